@@ -1,0 +1,52 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help venv run test lint fmt typecheck pytest stack-up stack-down stack-status clean
+
+help:
+	@echo "make run     start the local stack (Kafka, PostgreSQL, SMTP sink); Ctrl-C stops it"
+	@echo "make test    ruff, mypy --strict and the whole pytest suite against the real stack"
+	@echo "make stack-up | stack-down | stack-status   the stack in the background"
+	@echo "make fmt     format the code"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: venv
+	$(BIN)/python -m stack up
+
+test: venv lint typecheck pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: venv
+	$(BIN)/mypy .
+
+pytest: venv
+	$(BIN)/pytest
+
+stack-up: venv
+	$(BIN)/python -m stack up --detach
+
+stack-down: venv
+	$(BIN)/python -m stack down
+
+stack-status: venv
+	$(BIN)/python -m stack status
+
+clean: stack-down
+	rm -rf var

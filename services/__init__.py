@@ -1,0 +1,1 @@
+"""The four services of the pipeline: registration, vouchers, control and notify."""

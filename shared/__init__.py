@@ -1,0 +1,1 @@
+"""What two or more services need: the contract, settings, Kafka/DB factories, observability."""

@@ -1,0 +1,60 @@
+"""The one way to build a Faust app in this product.
+
+What the settings guard against (faust-streaming >= 0.15.2):
+- an exception raised inside an agent acknowledges the message, so handlers catch, retry,
+  dead-letter, or stop the worker on purpose; they never let an error escape silently;
+- agents run with `concurrency=1`: higher values commit offsets past unfinished work;
+- delivery is at least once; correctness comes from idempotent PostgreSQL transactions, not
+  from Kafka transactions, so `exactly_once` is never used;
+- the HTTP side is FastAPI (via `faust.contrib.asgi.faust_lifespan`), so Faust's web is off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+import orjson
+from faust.serializers import codecs
+
+from shared.settings import BaseServiceSettings
+
+
+class OrjsonCodec(codecs.Codec):
+    """JSON through orjson: several times faster than the standard library on our payloads."""
+
+    def _dumps(self, obj: Any) -> bytes:
+        return orjson.dumps(obj)
+
+    def _loads(self, s: bytes) -> Any:
+        return orjson.loads(s)
+
+
+codecs.register("orjson", OrjsonCodec())
+
+
+def broker_urls(bootstrap_servers: str) -> list[str]:
+    return [f"kafka://{host.strip()}" for host in bootstrap_servers.split(",") if host.strip()]
+
+
+def make_faust_app(name: str, settings: BaseServiceSettings, **overrides: Any) -> faust.App:
+    """A Faust app for service `name`, also its consumer group id. Agents use concurrency=1."""
+    options: dict[str, Any] = {
+        "broker": broker_urls(settings.kafka_bootstrap_servers),
+        "web_enabled": False,
+        "store": "memory://",
+        "autodiscover": False,
+        "processing_guarantee": "at_least_once",
+        "topic_partitions": settings.topic_partitions,
+        "topic_replication_factor": settings.topic_replication,
+        "topic_allow_declare": False,
+        "consumer_auto_offset_reset": "earliest",
+        "producer_acks": -1,
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+        "stream_wait_empty": True,
+        "broker_max_poll_records": 500,
+        "loghandlers": [],
+    }
+    options.update(overrides)
+    return faust.App(name, **options)

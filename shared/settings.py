@@ -1,0 +1,71 @@
+"""Settings read from the environment, shared by every service and by the local stack.
+
+The environment is read here and nowhere else. Each service subclasses `BaseServiceSettings`
+with its own fields; nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "postgresql+asyncpg://dvc@127.0.0.1:5432/dvc"
+DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+
+
+class TopicSettings(BaseSettings):
+    """Kafka topic names; each can be overridden with `TOPIC_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="TOPIC_", extra="ignore")
+
+    registrations: str = "dvc.registrations.v1"
+    allocations: str = "tabmis.allocations.v1"
+    vouchers: str = "dvc.vouchers.v1"
+    status: str = "dvc.status.v1"
+    deadletter: str = "dvc.deadletter.v1"
+    # Internal topics, owned by the product (not part of the external contract).
+    units: str = "dvc.internal.units.v1"
+    control: str = "dvc.internal.control.v1"
+
+    def external(self) -> list[str]:
+        return [self.registrations, self.allocations, self.vouchers, self.status, self.deadletter]
+
+    def compacted(self) -> list[str]:
+        return [self.units]
+
+    def all(self) -> list[str]:
+        return [*self.external(), self.units, self.control]
+
+
+class BaseServiceSettings(BaseSettings):
+    """What every service reads from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    kafka_bootstrap_servers: str = DEFAULT_BOOTSTRAP
+    database_url: str = DEFAULT_DATABASE_URL
+    topic_partitions: int = Field(default=12, ge=1)
+    topic_replication: int = Field(default=1, ge=1)
+    trusted_ca_file: Path | None = None
+    treasury_directory: Path | None = None
+    portal_api_keys: str = ""
+    # Empty means staff endpoints refuse every token: there is no usable default secret.
+    staff_jwt_secret: str = ""
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_from: str = "no-reply@kbnn.local"
+    portal_webhooks: str = ""
+    webhook_secret: str = ""
+    registration_approval: Literal["manual", "auto"] = "manual"
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    topics: TopicSettings = Field(default_factory=TopicSettings)
+
+    def api_keys(self) -> frozenset[str]:
+        return frozenset(k.strip() for k in self.portal_api_keys.split(",") if k.strip())
+
+    def webhook_urls(self) -> list[str]:
+        return [u.strip() for u in self.portal_webhooks.split(",") if u.strip()]

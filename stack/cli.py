@@ -1,0 +1,104 @@
+"""`python -m stack up|down|status`: the local stack from the command line."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Annotated
+
+import psutil
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from stack.config import ExternalServices, StackSettings
+from stack.errors import StackError
+from stack.runner import Endpoints, Stack, run_until_signalled
+
+cli = typer.Typer(
+    help="Run the local stack: Kafka, PostgreSQL and an SMTP sink.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+
+def _stack() -> Stack:
+    return Stack(StackSettings(), ExternalServices())
+
+
+def endpoints_table(endpoints: Endpoints) -> Table:
+    table = Table(title="Local stack", show_header=True, header_style="bold")
+    table.add_column("part")
+    table.add_column("listens at")
+    table.add_column("pid")
+    started = endpoints.started
+    table.add_row("Kafka", endpoints.kafka_bootstrap_servers, str(started.get("kafka", "external")))
+    table.add_row("PostgreSQL", endpoints.database_url, str(started.get("postgres", "external")))
+    smtp = f"smtp://{endpoints.smtp_host}:{endpoints.smtp_port}"
+    if endpoints.mail_dir:
+        smtp += f"  (mail kept in {endpoints.mail_dir})"
+    table.add_row("SMTP", smtp, str(started.get("smtp", "external")))
+    return table
+
+
+@cli.command()
+def up(
+    detach: Annotated[bool, typer.Option(help="Start in the background and return.")] = False,
+) -> None:
+    """Start the stack; without --detach, serve until Ctrl-C and then stop everything."""
+    stack = _stack()
+    began = time.monotonic()
+    try:
+        with console.status("Starting the stack…") as status:
+            endpoints = stack.up(foreground=not detach, progress=lambda m: status.update(m))
+    except StackError as err:
+        console.print(f"[bold red]The stack could not start:[/] {err}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        console.print("Interrupted; everything started was stopped.")
+        raise typer.Exit(130) from None
+    console.print(endpoints_table(endpoints))
+    console.print(f"Ready in {time.monotonic() - began:.1f} s.")
+    if detach:
+        console.print("Stop it with [bold]python -m stack down[/].")
+        return
+    console.print("Serving. Press [bold]Ctrl-C[/] to stop.")
+    try:
+        run_until_signalled(stack)
+    except StackError as err:
+        console.print(f"[bold red]A part of the stack failed:[/] {err}")
+        raise typer.Exit(1) from None
+    console.print("Stopped.")
+
+
+@cli.command()
+def down() -> None:
+    """Stop a stack started earlier (from var/stack.json)."""
+    stopped = _stack().down()
+    console.print(f"Stopped: {', '.join(stopped)}." if stopped else "Nothing was running.")
+
+
+@cli.command()
+def status() -> None:
+    """Show what runs, where it listens and its process id."""
+    state = _stack().read_state()
+    if state is None:
+        console.print("The stack is not running (no var/stack.json).")
+        raise typer.Exit(1)
+    started = state.get("started")
+    table = Table(title="Local stack")
+    for col in ("part", "pid", "state"):
+        table.add_column(col)
+    if isinstance(started, dict):
+        for name, pid in started.items():
+            up_ = psutil.pid_exists(int(pid))
+            table.add_row(name, str(pid), "[green]running[/]" if up_ else "[red]gone[/]")
+    console.print(table)
+    for key in ("kafka_bootstrap_servers", "database_url", "smtp_host", "smtp_port", "mail_dir"):
+        console.print(f"{key}: {state.get(key)}")
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    cli()

@@ -1,0 +1,47 @@
+"""Settings of the local stack, from the environment (`STACK_*`, and the contract's variables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.settings import TopicSettings
+
+
+def _default_cache() -> Path:
+    return Path.home() / ".cache" / "dvc-stack"
+
+
+class StackSettings(BaseSettings):
+    """Where the stack keeps its files and which ports it listens on."""
+
+    model_config = SettingsConfigDict(env_prefix="STACK_", extra="ignore")
+
+    var_dir: Path = Path("var")
+    cache_dir: Path = Field(default_factory=_default_cache)
+    kafka_version: str = "4.1.1"
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    kafka_heap: str = "768m"
+    pg_port: int = 5432
+    pg_user: str = "dvc"
+    pg_database: str = "dvc"
+    pg_os_user: str = "dvcpg"
+    smtp_port: int = 1025
+    ready_timeout: float = 90.0
+
+
+class ExternalServices(BaseSettings):
+    """The contract's variables: when set, the stack uses these instead of starting its own."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    kafka_bootstrap_servers: str | None = None
+    database_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+    topic_partitions: int = Field(default=12, ge=1)
+    topic_replication: int = Field(default=1, ge=1)
+    topics: TopicSettings = Field(default_factory=TopicSettings)

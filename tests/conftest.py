@@ -1,0 +1,42 @@
+"""The real stack for the test session, on its own ports and directory: `make run` may run beside.
+
+Started once, on first use by a test that asks for `stack`, and stopped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stack.config import ExternalServices, StackSettings
+from stack.runner import Endpoints, Stack
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_VAR = ROOT / "var" / "test-stack"
+
+
+def test_stack_settings(var_dir: Path, offset: int) -> StackSettings:
+    return StackSettings(
+        var_dir=var_dir,
+        kafka_port=9092 + offset,
+        kafka_controller_port=9093 + offset,
+        pg_port=5432 + offset,
+        smtp_port=1025 + offset,
+    )
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Endpoints]:
+    shutil.rmtree(TEST_VAR, ignore_errors=True)
+    runner = Stack(test_stack_settings(TEST_VAR, 10000), ExternalServices())
+    endpoints = runner.up(foreground=True)
+    for key, value in endpoints.environment().items():
+        os.environ[key] = value
+    try:
+        yield endpoints
+    finally:
+        runner.stop_started()
