@@ -54,13 +54,15 @@ def run_env(*, schema: str) -> None:
 def create_messaging_tables(schema: str) -> None:
     """The inbox (events already applied) and outbox (events to publish) every service keeps.
 
+    Outbox rows are deleted once published: Kafka keeps the events, the service its history.
+
     Frozen at the first revision: later changes go into new revisions of the service.
     """
     from alembic import op
 
     op.create_table(
         "processed_events",
-        sa.Column("event_id", sa.Uuid(), primary_key=True),
+        sa.Column("event_id", sa.Text(), primary_key=True),
         sa.Column("source_topic", sa.Text(), nullable=False),
         sa.Column(
             "processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
@@ -73,17 +75,9 @@ def create_messaging_tables(schema: str) -> None:
         sa.Column("topic", sa.Text(), nullable=False),
         sa.Column("key", sa.LargeBinary(), nullable=True),
         sa.Column("value", sa.LargeBinary(), nullable=False),
-        sa.Column("headers", sa.JSON(), nullable=False, server_default=sa.text("'{}'")),
+        sa.Column("headers", sa.JSON(), nullable=False, server_default=sa.text("'[]'")),
         sa.Column(
             "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
         ),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
         schema=schema,
-    )
-    op.create_index(
-        "outbox_unpublished",
-        "outbox",
-        ["id"],
-        schema=schema,
-        postgresql_where=sa.text("published_at IS NULL"),
     )

@@ -1,0 +1,80 @@
+"""The closed vocabularies of CONTRACT.md §3–§4."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final, Literal
+
+Algorithm = Literal["RS256", "ES256"]
+"""RS256: RSASSA-PKCS1-v1_5 with SHA-256; ES256: ECDSA P-256 with SHA-256."""
+
+
+class EventType(StrEnum):
+    REGISTRATION_SUBMITTED = "registration.submitted"
+    ALLOCATION_RECORDED = "allocation.recorded"
+    VOUCHER_SUBMITTED = "voucher.submitted"
+    STATUS_CHANGED = "status.changed"
+
+
+class RequestType(StrEnum):
+    NEW = "new"
+    CHANGE_SIGNERS = "change_signers"
+    ADD_ACCOUNT = "add_account"
+    CLOSE = "close"
+
+
+class SignerRole(StrEnum):
+    ACCOUNT_HOLDER = "account_holder"
+    CHIEF_ACCOUNTANT = "chief_accountant"
+    ACCOUNT_HOLDER_DEPUTY = "account_holder_deputy"
+    CHIEF_ACCOUNTANT_DEPUTY = "chief_accountant_deputy"
+
+
+class Form(StrEnum):
+    BUDGET_WITHDRAWAL = "C2-02a/NS"
+    PAYMENT_ORDER = "C4-02a/KB"
+    ADVANCE_SETTLEMENT = "C2-03/NS"
+
+
+class SpendingType(StrEnum):
+    ACTUAL = "actual"
+    ADVANCE = "advance"
+
+
+class PaymentMethod(StrEnum):
+    TRANSFER = "transfer"
+    CASH = "cash"
+
+
+class AttachmentKind(StrEnum):
+    CONTRACT = "contract"
+    ACCEPTANCE_RECORD = "acceptance_record"
+    INVOICE = "invoice"
+    PAYEE_LIST = "payee_list"
+    OTHER = "other"
+
+
+class AllocationKind(StrEnum):
+    INITIAL = "initial"
+    SUPPLEMENT = "supplement"
+    REDUCTION = "reduction"
+
+
+class Status(StrEnum):
+    RECEIVED = "received"
+    REJECTED = "rejected"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    RETURNED = "returned"
+
+
+TERMINAL_VOUCHER_STATUSES: Final = frozenset(
+    {Status.REJECTED, Status.APPROVED, Status.REFUSED, Status.RETURNED}
+)
+
+
+class DossierKind(StrEnum):
+    VOUCHER = "voucher"
+    REGISTRATION = "registration"
+    ALLOCATION = "allocation"

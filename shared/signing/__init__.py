@@ -1,0 +1,42 @@
+"""Payload signatures (RFC 8785 + RS256/ES256) and signer-certificate checks.
+
+Pure and synchronous: CPU-heavy work that services run in a thread or process pool.
+"""
+
+from shared.signing.canonical import SIGNATURES_MEMBER, canonical_json, signing_input
+from shared.signing.certificates import (
+    MIN_RSA_BITS,
+    TrustStore,
+    check_certificate,
+    load_certificate,
+    load_certificates,
+    normalize_serial,
+    serial_hex,
+)
+from shared.signing.signatures import (
+    PrivateKey,
+    b64url_decode,
+    b64url_encode,
+    sign,
+    verify,
+    verify_signing_input,
+)
+
+__all__ = [
+    "MIN_RSA_BITS",
+    "SIGNATURES_MEMBER",
+    "PrivateKey",
+    "TrustStore",
+    "b64url_decode",
+    "b64url_encode",
+    "canonical_json",
+    "check_certificate",
+    "load_certificate",
+    "load_certificates",
+    "normalize_serial",
+    "serial_hex",
+    "sign",
+    "signing_input",
+    "verify",
+    "verify_signing_input",
+]
