@@ -60,6 +60,13 @@ class BaseServiceSettings(BaseSettings):
     portal_webhooks: str = ""
     webhook_secret: str = ""
     registration_approval: Literal["manual", "auto"] = "manual"
+    # Days off and worked Saturdays decided by government, beyond the `holidays` package:
+    # comma-separated ISO dates.
+    extra_holidays: str = ""
+    extra_working_days: str = ""
+    # Appended to each service's consumer group and outbox lock, to run several independent
+    # instances of a service against one broker (tests, side-by-side trials).
+    instance_suffix: str = ""
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
     topics: TopicSettings = Field(default_factory=TopicSettings)

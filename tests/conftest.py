@@ -5,6 +5,7 @@ Started once, on first use by a test that asks for `stack`, and stopped at the e
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import pytest
 
 from stack.config import ExternalServices, StackSettings
 from stack.runner import Endpoints, Stack
+from testkit import ICT, Testbed
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_VAR = ROOT / "var" / "test-stack"
@@ -40,3 +42,16 @@ def stack() -> Iterator[Endpoints]:
         yield endpoints
     finally:
         runner.stop_started()
+
+
+@pytest.fixture(scope="session")
+def bed() -> Testbed:
+    """One test bed for the session, on the real clock, so ids never collide between modules."""
+    return Testbed(now=dt.datetime.now(dt.UTC).astimezone(ICT))
+
+
+@pytest.fixture(scope="session")
+def ca_file(bed: Testbed, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("pki") / "trusted-ca.pem"
+    bed.ca.write_bundle(path)
+    return path

@@ -54,7 +54,13 @@ from shared.contract.payloads import (
     Unit,
     VoucherSubmitted,
 )
-from shared.contract.reasons import INTAKE_REASONS, REFUSAL_REASONS, RETURN_REASONS, ReasonCode
+from shared.contract.reasons import (
+    INTAKE_REASONS,
+    REFUSAL_REASONS,
+    REGISTRATION_REASONS,
+    RETURN_REASONS,
+    ReasonCode,
+)
 
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
@@ -62,6 +68,7 @@ __all__ = [
     "INTAKE_REASONS",
     "MAX_MESSAGE_BYTES",
     "REFUSAL_REASONS",
+    "REGISTRATION_REASONS",
     "RETURN_REASONS",
     "SUPPORTED_SCHEMA_VERSIONS",
     "TERMINAL_VOUCHER_STATUSES",

@@ -39,6 +39,9 @@ class ReasonCode(StrEnum):
     ADVANCE_EXCEEDED = "ADVANCE_EXCEEDED"
     # Allocations (§3): a reduction below what is committed is `refused`.
     ALLOCATION_BELOW_COMMITTED = "ALLOCATION_BELOW_COMMITTED"
+    # Registrations (added): a `new` one lacks a required signer, or the unit already exists.
+    SIGNER_MISSING = "SIGNER_MISSING"
+    UNIT_ALREADY_REGISTERED = "UNIT_ALREADY_REGISTERED"
 
 
 INTAKE_REASONS: Final = frozenset(
@@ -75,5 +78,12 @@ REFUSAL_REASONS: Final = frozenset(
         ReasonCode.ADVANCE_NOT_FOUND,
         ReasonCode.ADVANCE_EXCEEDED,
         ReasonCode.ALLOCATION_BELOW_COMMITTED,
+    }
+)
+# Added to the contract (it grows only by adding): why a registration is rejected beyond §5.
+REGISTRATION_REASONS: Final = frozenset(
+    {
+        ReasonCode.SIGNER_MISSING,
+        ReasonCode.UNIT_ALREADY_REGISTERED,
     }
 )

@@ -1,0 +1,3 @@
+from services.registration.main import main
+
+main()

@@ -1,0 +1,296 @@
+"""Use cases of the registration service: a message or a request in, outgoing events out.
+
+Each runs inside the caller's transaction; the caller writes the returned events to the outbox
+in that same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registration import db, domain
+from shared.auth import Staff
+from shared.consumer import Incoming
+from shared.contract import (
+    Envelope,
+    MalformedPayloadError,
+    PayloadRejectedError,
+    Reason,
+    ReasonCode,
+    RegistrationSubmitted,
+    encode,
+    make_envelope,
+    parse_payload,
+)
+from shared.contract.deadlines import WorkingCalendar, registration_deadline
+from shared.contract.directory import EVENT_TYPE as DIRECTORY_EVENT
+from shared.contract.directory import DirectoryEntry
+from shared.contract.enums import DossierKind, RequestType, Status
+from shared.errors import Conflict, InvalidRequest, NotFound
+from shared.messaging import Outgoing, dead_letter
+from shared.settings import TopicSettings
+from shared.signing import TrustStore, signing_input
+from shared.status import status_changed
+
+SOURCE = "registration"
+Outcome = Callable[[str, Sequence[str], float], None]
+
+
+@dataclass
+class Deps:
+    topics: TopicSettings
+    trust: TrustStore
+    calendar: WorkingCalendar
+    approval: Literal["manual", "auto"]
+    clock: Callable[[], dt.datetime]
+    new_id: Callable[[], str]
+    observe: Outcome = lambda outcome, reasons, seconds: None
+
+
+def content_hash(payload: dict[str, Any]) -> str:
+    """Hash of the canonical content, signatures left out (an ES256 re-signature is the same)."""
+    return hashlib.sha256(signing_input(payload)).hexdigest()
+
+
+def _status(
+    deps: Deps,
+    d: db.Dossier,
+    status: Status,
+    sequence: int,
+    reasons: Sequence[Reason] = (),
+    decided_by: str | None = None,
+) -> Outgoing:
+    return status_changed(
+        topic=deps.topics.status,
+        source=SOURCE,
+        event_id=deps.new_id(),
+        occurred_at=deps.clock(),
+        dossier_id=d.dossier_id,
+        dossier_kind=DossierKind.REGISTRATION,
+        unit_code=d.unit_code,
+        status=status,
+        sequence=sequence,
+        reasons=reasons,
+        deadline=d.deadline if status in (Status.RECEIVED, Status.IN_REVIEW) else None,
+        decided_by=decided_by,
+    )
+
+
+def directory_update(deps: Deps, entry: DirectoryEntry) -> Outgoing:
+    envelope = make_envelope(
+        entry.model_dump(mode="json"),
+        event_type=DIRECTORY_EVENT,
+        event_id=deps.new_id(),
+        occurred_at=deps.clock(),
+        source=SOURCE,
+    )
+    return Outgoing(topic=deps.topics.units, key=entry.unit_code.encode(), value=encode(envelope))
+
+
+async def _transition(
+    session: AsyncSession,
+    deps: Deps,
+    d: db.Dossier,
+    status: Status,
+    sequence: int,
+    reasons: Sequence[Reason] = (),
+    decided_by: str | None = None,
+) -> Outgoing:
+    await db.record_status(
+        session,
+        dossier_id=d.dossier_id,
+        sequence=sequence,
+        status=status.value,
+        reasons=[r.model_dump(mode="json") for r in reasons],
+        decided_by=decided_by,
+        at=deps.clock(),
+    )
+    return _status(deps, d, status, sequence, reasons, decided_by)
+
+
+async def _approve(
+    session: AsyncSession,
+    deps: Deps,
+    d: db.Dossier,
+    reg: RegistrationSubmitted,
+    sequence: int,
+    decided_by: str,
+) -> list[Outgoing]:
+    existing = await db.get_unit(session, reg.unit.code, lock=True)
+    entry = domain.apply(reg, existing, now=deps.clock())
+    await db.save_unit(session, entry)
+    approved = await _transition(session, deps, d, Status.APPROVED, sequence, (), decided_by)
+    return [approved, directory_update(deps, entry)]
+
+
+def _rejection_of(err: PayloadRejectedError) -> list[Reason]:
+    if isinstance(err, MalformedPayloadError):
+        return [Reason(code=err.reason.value, field=f, message=m) for f, m in err.problems()]
+    return [Reason(code=err.reason.value, field=None, message=str(err))]
+
+
+async def handle_submitted(
+    session: AsyncSession, envelope: Envelope, message: Incoming, *, deps: Deps
+) -> list[Outgoing]:
+    """A `registration.submitted` from a portal: validate, record, decide or queue for staff."""
+    now = deps.clock()
+    raw = envelope.payload
+    dossier_id, unit = raw.get("dossier_id"), raw.get("unit")
+    unit_code = unit.get("code") if isinstance(unit, dict) else None
+    if not isinstance(dossier_id, str) or not isinstance(unit_code, str):
+        return [
+            dead_letter(
+                topic=deps.topics.deadletter,
+                source_topic=message.topic,
+                key=message.key,
+                raw=message.value or b"",
+                error="registration without dossier_id or unit.code",
+            )
+        ]
+    try:
+        reg: RegistrationSubmitted | None = parse_payload(envelope, RegistrationSubmitted)
+        rejected_for: list[Reason] = []
+    except PayloadRejectedError as err:
+        reg, rejected_for = None, _rejection_of(err)
+    digest = content_hash(raw)
+    known = await db.get_dossier(session, dossier_id, lock=True)
+    if known is not None:
+        return await _resubmitted(session, deps, known, digest, message)
+    treasury = raw.get("treasury_code")
+    dossier = db.Dossier(
+        dossier_id=dossier_id,
+        unit_code=unit_code,
+        treasury_code=treasury if isinstance(treasury, str) else "",
+        request_type=str(raw.get("request_type")),
+        status=Status.RECEIVED.value,
+        sequence=0,
+        content_hash=digest,
+        payload=raw,
+        reasons=[],
+        deadline=None,
+        received_at=now,
+        decided_at=None,
+        decided_by=None,
+    )
+    if reg is not None:
+        existing = await db.get_unit(session, reg.unit.code, lock=True)
+        rejected_for = domain.reasons_of(
+            domain.check(reg, raw, existing=existing, trust=deps.trust, now=now)
+        )
+    if rejected_for:
+        dossier = _with(dossier, status=Status.REJECTED.value)
+        await db.insert_dossier(session, dossier)
+        out = [
+            await _transition(session, deps, dossier, Status.REJECTED, 1, rejected_for, "system")
+        ]
+        _observe(deps, "rejected", rejected_for, message)
+        return out
+    assert reg is not None
+    dossier = _with(dossier, deadline=registration_deadline(now, calendar=deps.calendar))
+    await db.insert_dossier(session, dossier)
+    out = [await _transition(session, deps, dossier, Status.RECEIVED, 1)]
+    if deps.approval == "auto":
+        out += await _approve(session, deps, dossier, reg, 2, "system")
+        _observe(deps, "approved", [], message)
+    else:
+        out.append(await _transition(session, deps, dossier, Status.IN_REVIEW, 2))
+        _observe(deps, "in_review", [], message)
+    return out
+
+
+def _with(d: db.Dossier, **changes: Any) -> db.Dossier:
+    return db.Dossier(**{**d.__dict__, **changes})
+
+
+def _observe(deps: Deps, outcome: str, reasons: Sequence[Reason], message: Incoming) -> None:
+    latency = max(0.0, deps.clock().timestamp() - message.timestamp)
+    deps.observe(outcome, [r.code for r in reasons], latency)
+
+
+async def _resubmitted(
+    session: AsyncSession, deps: Deps, known: db.Dossier, digest: str, message: Incoming
+) -> list[Outgoing]:
+    """Same content: the current status again. Other content: DUPLICATE_MODIFIED, original kept."""
+    if digest == known.content_hash:
+        reasons = [Reason.model_validate(r) for r in known.reasons]
+        _observe(deps, "duplicate", [], message)
+        return [
+            _status(deps, known, Status(known.status), known.sequence, reasons, known.decided_by)
+        ]
+    sequence = known.sequence + 1
+    reason = Reason(
+        code=ReasonCode.DUPLICATE_MODIFIED.value,
+        field="dossier_id",
+        message=f"Hồ sơ {known.dossier_id} đã nộp với nội dung khác "
+        "(dossier id already used for other content)",
+    )
+    await db.record_status(
+        session,
+        dossier_id=known.dossier_id,
+        sequence=sequence,
+        status=None,
+        reasons=[reason.model_dump(mode="json")],
+        decided_by="system",
+        at=deps.clock(),
+        logged_status=Status.REJECTED.value,
+    )
+    _observe(deps, "rejected", [reason], message)
+    return [_status(deps, known, Status.REJECTED, sequence, [reason], "system")]
+
+
+async def decide(
+    session: AsyncSession,
+    *,
+    dossier_id: str,
+    approve: bool,
+    reasons: Sequence[Reason],
+    staff: Staff,
+    deps: Deps,
+) -> list[Outgoing]:
+    """An officer approves or refuses a registration held for review."""
+    d = await db.get_dossier(session, dossier_id, lock=True)
+    if d is None:
+        raise NotFound(f"no registration dossier {dossier_id}")
+    staff.require_office(d.treasury_code)
+    if d.status != Status.IN_REVIEW.value:
+        raise Conflict(f"dossier {dossier_id} is {d.status}, not in_review")
+    if not approve:
+        if not reasons:
+            raise InvalidRequest("a refusal needs at least one reason")
+        return [
+            await _transition(session, deps, d, Status.REFUSED, d.sequence + 1, reasons, staff.sub)
+        ]
+    reg = RegistrationSubmitted.model_validate(d.payload)
+    existing = await db.get_unit(session, reg.unit.code, lock=True)
+    if reg.request_type is RequestType.NEW and existing is not None and existing.status != "closed":
+        reason = Reason(
+            code=ReasonCode.UNIT_ALREADY_REGISTERED.value,
+            field="unit.code",
+            message=f"Đơn vị {reg.unit.code} đã đăng ký (unit already registered)",
+        )
+        return [
+            await _transition(session, deps, d, Status.REFUSED, d.sequence + 1, [reason], staff.sub)
+        ]
+    return await _approve(session, deps, d, reg, d.sequence + 1, staff.sub)
+
+
+async def set_unit_status(
+    session: AsyncSession, *, unit_code: str, suspend: bool, staff: Staff, deps: Deps
+) -> tuple[DirectoryEntry, list[Outgoing]]:
+    """Suspend a unit (it can no longer submit vouchers) or reinstate it."""
+    entry = await db.get_unit(session, unit_code, lock=True)
+    if entry is None:
+        raise NotFound(f"no registered unit {unit_code}")
+    staff.require_office(entry.treasury_code)
+    wanted, allowed_from = ("suspended", "active") if suspend else ("active", "suspended")
+    if entry.status != allowed_from:
+        raise Conflict(f"unit {unit_code} is {entry.status}; it cannot become {wanted}")
+    updated = domain.set_status(entry, wanted, now=deps.clock())
+    await db.save_unit(session, updated)
+    return updated, [directory_update(deps, updated)]

@@ -1,0 +1,71 @@
+"""Composition root of the registration service: `build(settings)` wires everything."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from functools import partial
+
+from fastapi import FastAPI
+
+from services.registration import api, db, handlers
+from services.registration.config import RegistrationSettings
+from services.registration.metrics import RegistrationMetrics
+from shared.contract.deadlines import WorkingCalendar
+from shared.logging import configure_logging
+from shared.service import build_runtime, make_api, serve
+from shared.signing import TrustStore
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def load_trust(settings: RegistrationSettings) -> TrustStore:
+    if settings.trusted_ca_file is None:
+        raise SystemExit("TRUSTED_CA_FILE is not set: the PEM bundle of the CAs that may sign.")
+    try:
+        return TrustStore.from_pem_file(settings.trusted_ca_file)
+    except (OSError, ValueError) as err:
+        raise SystemExit(
+            f"TRUSTED_CA_FILE {settings.trusted_ca_file} cannot be used: {err}"
+        ) from None
+
+
+def build(
+    settings: RegistrationSettings,
+    *,
+    clock: Callable[[], dt.datetime] = _now,
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+) -> FastAPI:
+    runtime = build_runtime("registration", settings, db.messaging)
+    metrics = RegistrationMetrics(runtime.registry)
+    deps = handlers.Deps(
+        topics=settings.topics,
+        trust=load_trust(settings),
+        calendar=WorkingCalendar.from_settings(
+            settings.extra_holidays, settings.extra_working_days
+        ),
+        approval=settings.registration_approval,
+        clock=clock,
+        new_id=new_id,
+        observe=metrics.observe,
+    )
+    runtime.consume(
+        settings.topics.registrations,
+        partial(handlers.handle_submitted, deps=deps),
+        size=settings.registration_batch_size,
+    )
+    return make_api(
+        runtime,
+        title="Registration service",
+        description="Units register for the online service with their signers' certificates.",
+        routers=[api.router(runtime, deps, metrics)],
+    )
+
+
+def main() -> None:
+    settings = RegistrationSettings()
+    configure_logging(service="registration", level=settings.log_level, fmt=settings.log_format)
+    serve(build(settings), port=settings.registration_port)

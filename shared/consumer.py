@@ -1,0 +1,221 @@
+"""Applying a batch of Kafka messages to PostgreSQL: once, in one transaction, never lost.
+
+The fast path applies the whole batch in one transaction. If a message makes its handler
+fail, the batch is rolled back and replayed one message per savepoint, so that only the
+poison message goes to the dead-letter topic and every other message is applied. A lost
+database connection is retried with backoff, for as long as it takes: the offsets of a batch
+are acknowledged only after it has been committed. Anything else that escapes stops the worker
+on purpose (Faust would otherwise acknowledge the batch and it would be gone), and the batch
+is delivered again when the worker restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.contract import Envelope, MalformedMessageError, decode_envelope
+from shared.messaging import MessagingTables, Outgoing, dead_letter, enqueue, first_time
+
+log = logging.getLogger(__name__)
+
+# SQLSTATE classes worth retrying: connection exception, transaction rollback (serialization,
+# deadlock), insufficient resources, operator intervention (server shutting down).
+_TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A Kafka message as received, before any decoding."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: float
+    """Seconds since the epoch at which the producer created the message."""
+
+    @classmethod
+    def from_event(cls, event: Any) -> Incoming:
+        message = event.message
+        return cls(
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key,
+            value=message.value,
+            timestamp=message.timestamp,
+        )
+
+
+Handler = Callable[[AsyncSession, Envelope, Incoming], Awaitable[Sequence[Outgoing]]]
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures of the database or network that a retry can outlive."""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        if isinstance(state, str) and state[:2] in _TRANSIENT_SQLSTATE_CLASSES:
+            return True
+        return type(exc).__name__ in {"OperationalError", "InterfaceError"}
+    return isinstance(exc, (ConnectionError, OSError, asyncio.TimeoutError))
+
+
+def stop_worker(reason: str) -> None:
+    """Exit at once, without committing offsets, so the unfinished batch is delivered again."""
+    log.critical("stopping the worker so that nothing is acknowledged: %s", reason)
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(70)
+
+
+@dataclass
+class BatchStats:
+    applied: int = 0
+    duplicates: int = 0
+    dead_lettered_from: list[str] = field(default_factory=list)
+
+
+class BatchApplier:
+    """Decodes each message, skips those already applied, runs the handler, writes the outbox."""
+
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        tables: MessagingTables,
+        handler: Handler,
+        deadletter_topic: str,
+        on_committed: Callable[[], None] = lambda: None,
+        on_dead_letter: Callable[[str], None] = lambda topic: None,
+        max_backoff: float = 10.0,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._tables = tables
+        self._handler = handler
+        self._deadletter_topic = deadletter_topic
+        self._on_committed = on_committed
+        self._on_dead_letter = on_dead_letter
+        self._max_backoff = max_backoff
+
+    async def apply(self, batch: Sequence[Incoming]) -> BatchStats:
+        """Apply `batch` durably; returns only once it is committed."""
+        delay = 0.2
+        isolate = False
+        while True:
+            try:
+                stats = await self._apply_once(batch, isolate=isolate)
+            except Exception as exc:
+                if is_transient(exc):
+                    log.warning(
+                        "database unavailable, retrying the batch in %.1f s: %s", delay, exc
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self._max_backoff)
+                    continue
+                if not isolate:
+                    log.warning("a message failed; replaying the batch one message at a time")
+                    isolate = True
+                    continue
+                stop_worker(f"the batch could not be applied even message by message: {exc!r}")
+                raise
+            self._on_committed()
+            for topic in stats.dead_lettered_from:
+                self._on_dead_letter(topic)
+            return stats
+
+    async def _apply_once(self, batch: Sequence[Incoming], *, isolate: bool) -> BatchStats:
+        stats = BatchStats()
+        out: list[Outgoing] = []
+        async with self._sessionmaker() as session, session.begin():
+            for message in batch:
+                if not isolate:
+                    out.extend(await self._apply_one(session, message, stats))
+                    continue
+                try:
+                    async with session.begin_nested():
+                        produced = await self._apply_one(session, message, stats)
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    log.exception(
+                        "handler failed; message dead-lettered",
+                        extra={
+                            "topic": message.topic,
+                            "partition": message.partition,
+                            "offset": message.offset,
+                        },
+                    )
+                    await self._remember_failed(session, message)
+                    produced = [self._dead(message, f"handler failed: {exc!r}")]
+                out.extend(produced)
+            await enqueue(session, self._tables, out)
+        stats.dead_lettered_from = [
+            dict(m.headers).get("source-topic", "")
+            for m in out
+            if m.topic == self._deadletter_topic
+        ]
+        return stats
+
+    async def _apply_one(
+        self, session: AsyncSession, message: Incoming, stats: BatchStats
+    ) -> Sequence[Outgoing]:
+        try:
+            envelope = decode_envelope(message.value)
+        except MalformedMessageError as err:
+            return [self._dead(message, str(err))]
+        if not await first_time(
+            session, self._tables, event_id=envelope.event_id, topic=message.topic
+        ):
+            stats.duplicates += 1
+            return []
+        stats.applied += 1
+        return await self._handler(session, envelope, message)
+
+    async def _remember_failed(self, session: AsyncSession, message: Incoming) -> None:
+        """A dead-lettered event counts as applied: a redelivery is not dead-lettered again."""
+        envelope = decode_envelope(message.value)
+        await first_time(session, self._tables, event_id=envelope.event_id, topic=message.topic)
+
+    def _dead(self, message: Incoming, error: str) -> Outgoing:
+        return dead_letter(
+            topic=self._deadletter_topic,
+            source_topic=message.topic,
+            key=message.key,
+            raw=message.value or b"",
+            error=error,
+        )
+
+
+async def consume_batches(
+    stream: Any,
+    applier: BatchApplier,
+    *,
+    size: int,
+    within: float,
+    observe: Callable[[int, float], None] = lambda n, seconds: None,
+) -> None:
+    """The body of a Faust agent: batches from the stream, each applied before it is acked."""
+    async for events in stream.take_events(size, within=within):
+        began = time.perf_counter()
+        batch = [Incoming.from_event(e) for e in events]
+        try:
+            await applier.apply(batch)
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                stop_worker("cancelled in the middle of a batch")
+            stop_worker(f"unexpected failure applying a batch: {exc!r}")
+            raise
+        observe(len(batch), time.perf_counter() - began)

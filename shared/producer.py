@@ -1,0 +1,56 @@
+"""The Kafka producer of a service, created when its event loop runs (aiokafka requires it)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import RecordMetadata
+
+
+class Producer:
+    """Idempotent, acks=all; built in `start()` on the running loop, not at construction."""
+
+    def __init__(self, bootstrap_servers: str, **options: Any) -> None:
+        self._options = {
+            "bootstrap_servers": bootstrap_servers,
+            "acks": "all",
+            "enable_idempotence": True,
+            "linger_ms": 5,
+            "max_request_size": 1_100_000,
+            **options,
+        }
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        self._producer = AIOKafkaProducer(**self._options)
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    @property
+    def _started(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("the producer is not started")
+        return self._producer
+
+    async def send(
+        self,
+        topic: str,
+        value: bytes,
+        *,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> asyncio.Future[RecordMetadata]:
+        """Queue a message; the returned future resolves once the broker has it."""
+        future: asyncio.Future[RecordMetadata] = await self._started.send(
+            topic, value=value, key=key, headers=headers
+        )
+        return future
+
+    async def send_and_wait(self, topic: str, value: bytes, *, key: bytes | None = None) -> None:
+        await self._started.send_and_wait(topic, value=value, key=key)

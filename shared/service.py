@@ -1,0 +1,214 @@
+"""What every service process is made of, built once in each service's `main.py`.
+
+One process runs the FastAPI app and the Faust app on one event loop
+(`faust.contrib.asgi.faust_app_running` in the lifespan), plus the outbox relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+import faust
+import sqlalchemy as sa
+import uvicorn
+from fastapi import APIRouter, FastAPI, Response
+from faust.contrib.asgi import faust_app_running
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.consumer import BatchApplier, Handler, consume_batches
+from shared.db import make_engine, make_sessionmaker
+from shared.errors import install_error_handlers
+from shared.faust_app import make_faust_app
+from shared.messaging import MessagingTables, OutboxRelay
+from shared.metrics import BATCH_SIZE_BUCKETS, LATENCY_BUCKETS, make_registry, metrics_router
+from shared.producer import Producer
+from shared.settings import BaseServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+class PipelineMetrics:
+    """The metrics every consuming service has, named `<service>_…`."""
+
+    def __init__(self, service: str, registry: CollectorRegistry) -> None:
+        # Messages that could not be decoded or applied, by the topic they came from.
+        self.dead_letters = Counter(
+            f"{service}_dead_letters_total",
+            "Messages sent to the dead-letter topic.",
+            ["source_topic"],
+            registry=registry,
+        )
+        # Wall time to apply one batch in one transaction, retries included.
+        self.batch_seconds = Histogram(
+            f"{service}_batch_seconds",
+            "Time to apply one batch.",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.batch_size = Histogram(
+            f"{service}_batch_size_messages",
+            "Messages per applied batch.",
+            buckets=BATCH_SIZE_BUCKETS,
+            registry=registry,
+        )
+        # Rows committed to the outbox and not yet published to Kafka.
+        self.outbox_backlog = Gauge(
+            f"{service}_outbox_backlog_messages",
+            "Outbox rows waiting to be published.",
+            registry=registry,
+        )
+        self.outbox_published = Counter(
+            f"{service}_outbox_published_total",
+            "Messages published from the outbox.",
+            registry=registry,
+        )
+
+    def observe_batch(self, size: int, seconds: float) -> None:
+        self.batch_size.observe(size)
+        self.batch_seconds.observe(seconds)
+
+
+@dataclass
+class Runtime:
+    name: str
+    settings: BaseServiceSettings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    faust: faust.App
+    producer: Producer
+    tables: MessagingTables
+    relay: OutboxRelay
+    registry: CollectorRegistry
+    metrics: PipelineMetrics
+
+    def applier(self, handler: Handler) -> BatchApplier:
+        return BatchApplier(
+            sessionmaker=self.sessionmaker,
+            tables=self.tables,
+            handler=handler,
+            deadletter_topic=self.settings.topics.deadletter,
+            on_committed=self.relay.wake,
+            on_dead_letter=lambda topic: self.metrics.dead_letters.labels(topic).inc(),
+        )
+
+    def consume(
+        self, topic_name: str, handler: Handler, *, size: int = 500, within: float = 0.05
+    ) -> None:
+        """Run `handler` on every message of `topic_name`, in batches, exactly once in effect."""
+        topic = self.faust.topic(topic_name, key_type=bytes, value_type=bytes)
+        applier = self.applier(handler)
+
+        async def agent(stream: faust.StreamT[bytes]) -> None:
+            await consume_batches(
+                stream, applier, size=size, within=within, observe=self.metrics.observe_batch
+            )
+
+        agent.__name__ = f"consume_{topic_name.replace('.', '_')}"
+        self.faust.agent(topic, name=agent.__name__, concurrency=1)(agent)
+
+
+def _lock_id(name: str) -> int:
+    return int.from_bytes(
+        hashlib.sha256(f"outbox:{name}".encode()).digest()[:8], "big", signed=True
+    )
+
+
+def build_runtime(name: str, settings: BaseServiceSettings, tables: MessagingTables) -> Runtime:
+    instance = f"{name}-{settings.instance_suffix}" if settings.instance_suffix else name
+    engine = make_engine(settings.database_url, application_name=instance)
+    sessionmaker = make_sessionmaker(engine)
+    producer = Producer(settings.kafka_bootstrap_servers)
+    registry = make_registry()
+    metrics = PipelineMetrics(name, registry)
+    relay = OutboxRelay(
+        sessionmaker=sessionmaker,
+        tables=tables,
+        producer=producer,
+        lock_id=_lock_id(name),
+        on_published=metrics.outbox_published.inc,
+    )
+    return Runtime(
+        name=name,
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        faust=make_faust_app(instance, settings),
+        producer=producer,
+        tables=tables,
+        relay=relay,
+        registry=registry,
+        metrics=metrics,
+    )
+
+
+async def _watch_outbox(runtime: Runtime) -> None:
+    while True:
+        with contextlib.suppress(Exception):
+            runtime.metrics.outbox_backlog.set(await runtime.relay.backlog())
+        await asyncio.sleep(5)
+
+
+def health_router(runtime: Runtime) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": runtime.name}
+
+    @router.get("/readyz", summary="The database answers and the stream processor runs")
+    async def readyz(response: Response) -> dict[str, str]:
+        checks = {"stream": "ok" if runtime.faust.started else "starting"}
+        try:
+            async with runtime.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        if any(v != "ok" for v in checks.values()):
+            response.status_code = 503
+        return checks
+
+    return router
+
+
+def make_api(
+    runtime: Runtime, *, title: str, description: str, routers: Sequence[APIRouter]
+) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+        del api
+        await runtime.producer.start()
+        background = [
+            asyncio.create_task(runtime.relay.run(), name="outbox-relay"),
+            asyncio.create_task(_watch_outbox(runtime), name="outbox-watch"),
+        ]
+        try:
+            async with faust_app_running(runtime.faust, stop_timeout=30):
+                log.info("service started", extra={"service": runtime.name})
+                yield
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await runtime.relay.publish_once()
+            await runtime.producer.stop()
+            await runtime.engine.dispose()
+
+    api = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    install_error_handlers(api)
+    api.include_router(health_router(runtime))
+    api.include_router(metrics_router(runtime.registry))
+    for router in routers:
+        api.include_router(router)
+    return api
+
+
+def serve(api: FastAPI, *, port: int, host: str = "127.0.0.1") -> None:
+    """Serve until SIGINT/SIGTERM; logging stays as `configure_logging` set it."""
+    uvicorn.run(api, host=host, port=port, log_config=None, access_log=False, lifespan="on")

@@ -1,0 +1,81 @@
+"""The registration service as a real process, twice: approval `auto` and `manual`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.auth import issue_staff_token
+from stack.runner import Endpoints
+from tests.support import Namespace, ServiceProcess, TopicLog, free_port
+
+STAFF_SECRET = "test-staff-secret-of-at-least-32-bytes!"
+API_KEY = "portal-test-key"
+
+
+def staff_token(office: str, role: str = "controller") -> str:
+    return issue_staff_token(
+        secret=STAFF_SECRET,
+        sub=f"kbnn.{office}.{role}",
+        role=role,
+        treasury_code=office,
+        now=dt.datetime.now(dt.UTC),
+        ttl=dt.timedelta(hours=1),
+    )
+
+
+def _start(
+    approval: str, stack: Endpoints, ca_file: Path, logs: Path
+) -> tuple[Namespace, ServiceProcess]:
+    ns = Namespace()
+    ns.create(stack.kafka_bootstrap_servers)
+    port = free_port()
+    env = {
+        **stack.environment(),
+        **ns.environment(),
+        "TRUSTED_CA_FILE": str(ca_file),
+        "REGISTRATION_APPROVAL": approval,
+        "STAFF_JWT_SECRET": STAFF_SECRET,
+        "PORTAL_API_KEYS": f"other-key,{API_KEY}",
+        "REGISTRATION_PORT": str(port),
+    }
+    service = ServiceProcess("registration", env, logs / f"registration-{approval}.log", port)
+    service.start()
+    return ns, service
+
+
+@pytest.fixture(scope="module")
+def auto(
+    stack: Endpoints, ca_file: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Namespace, ServiceProcess]]:
+    ns, service = _start("auto", stack, ca_file, tmp_path_factory.mktemp("logs"))
+    yield ns, service
+    service.stop()
+
+
+@pytest.fixture(scope="module")
+def manual(
+    stack: Endpoints, ca_file: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Namespace, ServiceProcess]]:
+    ns, service = _start("manual", stack, ca_file, tmp_path_factory.mktemp("logs"))
+    yield ns, service
+    service.stop()
+
+
+@pytest.fixture
+async def auto_status(
+    stack: Endpoints, auto: tuple[Namespace, ServiceProcess]
+) -> AsyncIterator[TopicLog]:
+    async with TopicLog(stack.kafka_bootstrap_servers, auto[0].topics.status) as log:
+        yield log
+
+
+@pytest.fixture
+async def manual_status(
+    stack: Endpoints, manual: tuple[Namespace, ServiceProcess]
+) -> AsyncIterator[TopicLog]:
+    async with TopicLog(stack.kafka_bootstrap_servers, manual[0].topics.status) as log:
+        yield log

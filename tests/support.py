@@ -1,0 +1,189 @@
+"""Helpers of the integration tests: services as real processes, topics per test module,
+and a reader of the status stream."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from shared.contract import Envelope, encode
+from shared.settings import TopicSettings
+from stack import kafka
+from stack.procs import tail
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Namespace:
+    """Topics of their own for one group of tests, so services under test do not share work."""
+
+    prefix: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:8]}")
+
+    @property
+    def topics(self) -> TopicSettings:
+        base = TopicSettings()
+        return TopicSettings.model_validate(
+            {name: f"{self.prefix}.{value}" for name, value in base.model_dump().items()}
+        )
+
+    def environment(self) -> dict[str, str]:
+        env = {f"TOPIC_{k.upper()}": v for k, v in self.topics.model_dump().items()}
+        env["INSTANCE_SUFFIX"] = self.prefix
+        return env
+
+    def create(self, bootstrap: str, partitions: int = 4) -> None:
+        t = self.topics
+        kafka.create_topics(
+            bootstrap, t.all(), set(t.compacted()), partitions=partitions, replication=1
+        )
+
+
+class ServiceProcess:
+    """`python -m services.<name>` with the given environment, ready once /readyz answers."""
+
+    def __init__(self, name: str, env: dict[str, str], log: Path, port: int) -> None:
+        self.name, self.env, self.log, self.port = name, env, log, port
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = f"http://127.0.0.1:{port}"
+
+    def start(self, timeout: float = 60) -> None:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", f"services.{self.name}"],
+                cwd=ROOT,
+                env={**os.environ, **self.env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{tail(self.log, 40)}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} not ready in {timeout} s:\n{tail(self.log, 40)}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The value of one sample of the service's /metrics (0 when absent)."""
+        text = httpx.get(f"{self.url}/metrics", timeout=5).text
+        want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+        for line in text.splitlines():
+            if line.startswith("#"):
+                continue
+            head, _, value = line.rpartition(" ")
+            if (head == name and not labels) or head == f"{name}{{{want}}}":
+                return float(value)
+        return 0.0
+
+
+class Producer:
+    def __init__(self, bootstrap: str) -> None:
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+
+    async def __aenter__(self) -> Producer:
+        await self._producer.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._producer.stop()
+
+    async def send(self, topic: str, message: Envelope | bytes, key: str) -> None:
+        value = message if isinstance(message, bytes) else encode(message)
+        await self._producer.send_and_wait(topic, value, key=key.encode())
+
+
+class TopicLog:
+    """Reads a topic from its beginning, in the background, indexing status events by dossier."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self._consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        self.records: list[Any] = []
+        self.by_dossier: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+
+    async def __aenter__(self) -> TopicLog:
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._read())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        await self._consumer.stop()
+
+    async def _read(self) -> None:
+        async for record in self._consumer:
+            self.records.append(record)
+            try:
+                doc = orjson.loads(record.value)
+                payload = doc.get("payload", {}) if isinstance(doc, dict) else {}
+                if isinstance(payload, dict) and "dossier_id" in payload:
+                    self.by_dossier[payload["dossier_id"]].append(payload)
+            except orjson.JSONDecodeError:
+                pass
+            self._changed.set()
+
+    async def wait_for(self, predicate: Any, within: float = 30) -> None:
+        async with asyncio.timeout(within):
+            while not predicate():
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def statuses(
+        self, dossier_id: str, until: Iterable[str], within: float = 30
+    ) -> list[dict[str, Any]]:
+        """The dossier's status events, once one of them is in `until`."""
+        wanted = set(until)
+        await self.wait_for(
+            lambda: any(s["status"] in wanted for s in self.by_dossier.get(dossier_id, [])), within
+        )
+        return self.by_dossier[dossier_id]
