@@ -6,12 +6,14 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 
 from shared.contract import Envelope, RequestType, SignerRole, make_envelope
 from stack.runner import Endpoints
 from testkit import Testbed, UnitKit, sign_payload
+from tests.registration.conftest import staff_token
 from tests.support import Namespace, Producer, ServiceProcess, TopicLog
 
 Build = Callable[[UnitKit, Producer, Namespace, TopicLog], Any]
@@ -190,7 +192,7 @@ async def test_the_same_event_twice_is_applied_once(
 async def test_a_resubmission_repeats_the_status_and_a_modified_one_is_refused(
     stack: Endpoints, bed: Testbed, auto: tuple[Namespace, ServiceProcess], auto_status: TopicLog
 ) -> None:
-    ns, _ = auto
+    ns, service = auto
     unit = bed.unit()
     original = unit.registration()
     dossier = original.payload["dossier_id"]
@@ -211,6 +213,13 @@ async def test_a_resubmission_repeats_the_status_and_a_modified_one_is_refused(
         ("rejected", 3),
     ]
     assert [r["code"] for r in events[3]["reasons"]] == ["DUPLICATE_MODIFIED"]
+    office = {"Authorization": f"Bearer {staff_token(unit.treasury_code)}"}
+    async with httpx.AsyncClient(base_url=service.url) as http:
+        kept = (await http.get(f"/registrations/{dossier}", headers=office)).json()
+        entry = (await http.get(f"/units/{unit.code}", headers=office)).json()
+    assert kept["status"] == "approved"
+    assert [h["status"] for h in kept["history"]] == ["received", "approved", "rejected"]
+    assert entry["version"] == 1
 
 
 async def test_a_message_that_is_not_json_is_dead_lettered_and_the_next_is_processed(
