@@ -1,8 +1,9 @@
 """Applying a batch of Kafka messages to PostgreSQL: once, in one transaction, never lost.
 
-The fast path applies the whole batch in one transaction. If a message makes its handler
-fail, the batch is rolled back and replayed one message per savepoint, so that only the
-poison message goes to the dead-letter topic and every other message is applied. A lost
+The fast path applies the whole batch in one transaction, with one statement per table for
+the whole batch where the service's handler allows it. If a message makes its handler fail,
+the batch is rolled back and replayed one message per savepoint, so that only the poison
+message goes to the dead-letter topic and every other message is applied. A lost
 database connection is retried with backoff, for as long as it takes: the offsets of a batch
 are acknowledged only after it has been committed. Anything else that escapes stops the worker
 on purpose (Faust would otherwise acknowledge the batch and it would be gone), and the batch
@@ -24,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contract import Envelope, MalformedMessageError, decode_envelope
-from shared.messaging import MessagingTables, Outgoing, dead_letter, enqueue, first_time
+from shared.messaging import MessagingTables, Outgoing, claim, dead_letter, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,23 @@ class Incoming:
         )
 
 
+Item = tuple[Envelope, Incoming]
 Handler = Callable[[AsyncSession, Envelope, Incoming], Awaitable[Sequence[Outgoing]]]
+"""Applies one message in the caller's transaction; returns the events it causes."""
+BatchHandler = Callable[[AsyncSession, Sequence[Item]], Awaitable[Sequence[Outgoing]]]
+"""Applies messages never applied before, in order, in the caller's transaction."""
+
+
+def per_message(handler: Handler) -> BatchHandler:
+    """A batch handler that applies each message in turn with `handler`."""
+
+    async def apply(session: AsyncSession, items: Sequence[Item]) -> Sequence[Outgoing]:
+        out: list[Outgoing] = []
+        for envelope, message in items:
+            out.extend(await handler(session, envelope, message))
+        return out
+
+    return apply
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -96,7 +113,7 @@ class BatchApplier:
         *,
         sessionmaker: async_sessionmaker[AsyncSession],
         tables: MessagingTables,
-        handler: Handler,
+        handler: BatchHandler,
         deadletter_topic: str,
         on_committed: Callable[[], None] = lambda: None,
         on_dead_letter: Callable[[str], None] = lambda topic: None,
@@ -139,28 +156,18 @@ class BatchApplier:
     async def _apply_once(self, batch: Sequence[Incoming], *, isolate: bool) -> BatchStats:
         stats = BatchStats()
         out: list[Outgoing] = []
+        items: list[Item] = []
+        for message in batch:
+            try:
+                items.append((decode_envelope(message.value), message))
+            except MalformedMessageError as err:
+                out.append(self._dead(message, str(err)))
         async with self._sessionmaker() as session, session.begin():
-            for message in batch:
-                if not isolate:
-                    out.extend(await self._apply_one(session, message, stats))
-                    continue
-                try:
-                    async with session.begin_nested():
-                        produced = await self._apply_one(session, message, stats)
-                except Exception as exc:
-                    if is_transient(exc):
-                        raise
-                    log.exception(
-                        "handler failed; message dead-lettered",
-                        extra={
-                            "topic": message.topic,
-                            "partition": message.partition,
-                            "offset": message.offset,
-                        },
-                    )
-                    await self._remember_failed(session, message)
-                    produced = [self._dead(message, f"handler failed: {exc!r}")]
-                out.extend(produced)
+            if not isolate:
+                out.extend(await self._apply_items(session, items, stats))
+            else:
+                for item in items:
+                    out.extend(await self._apply_isolated(session, item, stats))
             await enqueue(session, self._tables, out)
         stats.dead_lettered_from = [
             dict(m.headers).get("source-topic", "")
@@ -169,25 +176,42 @@ class BatchApplier:
         ]
         return stats
 
-    async def _apply_one(
-        self, session: AsyncSession, message: Incoming, stats: BatchStats
+    async def _apply_items(
+        self, session: AsyncSession, items: Sequence[Item], stats: BatchStats
     ) -> Sequence[Outgoing]:
-        try:
-            envelope = decode_envelope(message.value)
-        except MalformedMessageError as err:
-            return [self._dead(message, str(err))]
-        if not await first_time(
-            session, self._tables, event_id=envelope.event_id, topic=message.topic
-        ):
-            stats.duplicates += 1
-            return []
-        stats.applied += 1
-        return await self._handler(session, envelope, message)
+        claimed = await claim(
+            session, self._tables, [(env.event_id, msg.topic) for env, msg in items]
+        )
+        fresh: list[Item] = []
+        for item in items:
+            if item[0].event_id in claimed:
+                claimed.discard(item[0].event_id)
+                fresh.append(item)
+        stats.duplicates += len(items) - len(fresh)
+        stats.applied += len(fresh)
+        return await self._handler(session, fresh) if fresh else []
 
-    async def _remember_failed(self, session: AsyncSession, message: Incoming) -> None:
-        """A dead-lettered event counts as applied: a redelivery is not dead-lettered again."""
-        envelope = decode_envelope(message.value)
-        await first_time(session, self._tables, event_id=envelope.event_id, topic=message.topic)
+    async def _apply_isolated(
+        self, session: AsyncSession, item: Item, stats: BatchStats
+    ) -> Sequence[Outgoing]:
+        envelope, message = item
+        try:
+            async with session.begin_nested():
+                return await self._apply_items(session, [item], stats)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.exception(
+                "handler failed; message dead-lettered",
+                extra={
+                    "topic": message.topic,
+                    "partition": message.partition,
+                    "offset": message.offset,
+                },
+            )
+            # Counted as applied, so that a redelivery is not dead-lettered a second time.
+            await claim(session, self._tables, [(envelope.event_id, message.topic)])
+            return [self._dead(message, f"handler failed: {exc!r}")]
 
     def _dead(self, message: Incoming, error: str) -> Outgoing:
         return dead_letter(

@@ -63,17 +63,20 @@ def messaging_tables(metadata: sa.MetaData, schema: str) -> MessagingTables:
     return MessagingTables(inbox=inbox, outbox=outbox)
 
 
-async def first_time(
-    session: AsyncSession, tables: MessagingTables, *, event_id: str, topic: str
-) -> bool:
-    """Record `event_id` as applied; False if it already was (the message is then a no-op)."""
+async def claim(
+    session: AsyncSession, tables: MessagingTables, events: Sequence[tuple[str, str]]
+) -> set[str]:
+    """Record (event_id, topic) pairs as applied; the ids not applied before (to apply now)."""
+    if not events:
+        return set()
+    rows = [{"event_id": event_id, "source_topic": topic} for event_id, topic in events]
     stmt = (
         pg_insert(tables.inbox)
-        .values(event_id=event_id, source_topic=topic)
+        .values(rows)
         .on_conflict_do_nothing(index_elements=["event_id"])
         .returning(tables.inbox.c.event_id)
     )
-    return (await session.execute(stmt)).first() is not None
+    return set((await session.execute(stmt)).scalars())
 
 
 async def enqueue(

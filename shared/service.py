@@ -21,7 +21,7 @@ from faust.contrib.asgi import faust_app_running
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared.consumer import BatchApplier, Handler, consume_batches
+from shared.consumer import BatchApplier, BatchHandler, Handler, consume_batches, per_message
 from shared.db import make_engine, make_sessionmaker
 from shared.errors import install_error_handlers
 from shared.faust_app import make_faust_app
@@ -87,7 +87,7 @@ class Runtime:
     registry: CollectorRegistry
     metrics: PipelineMetrics
 
-    def applier(self, handler: Handler) -> BatchApplier:
+    def applier(self, handler: BatchHandler) -> BatchApplier:
         return BatchApplier(
             sessionmaker=self.sessionmaker,
             tables=self.tables,
@@ -98,11 +98,20 @@ class Runtime:
         )
 
     def consume(
-        self, topic_name: str, handler: Handler, *, size: int = 500, within: float = 0.05
+        self,
+        topic_name: str,
+        handler: Handler | None = None,
+        *,
+        batch_handler: BatchHandler | None = None,
+        size: int = 500,
+        within: float = 0.05,
     ) -> None:
-        """Run `handler` on every message of `topic_name`, in batches, exactly once in effect."""
+        """Apply every message of `topic_name`, in batches, exactly once in effect."""
         topic = self.faust.topic(topic_name, key_type=bytes, value_type=bytes)
-        applier = self.applier(handler)
+        chosen = batch_handler or (per_message(handler) if handler else None)
+        if chosen is None:
+            raise TypeError("consume() needs a handler or a batch_handler")
+        applier = self.applier(chosen)
 
         async def agent(stream: faust.StreamT[bytes]) -> None:
             await consume_batches(
