@@ -91,3 +91,32 @@ def api_key_dependency(keys: frozenset[str]) -> Callable[..., str]:
         return x_api_key
 
     return portal
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A portal (by API key) or a member of staff (by token)."""
+
+    portal: bool
+    staff: Staff | None
+
+    def require_office(self, treasury_code: str) -> None:
+        if self.staff is not None:
+            self.staff.require_office(treasury_code)
+
+
+def caller_dependency(*, secret: str, keys: frozenset[str]) -> Callable[..., Caller]:
+    """Accepts a portal API key or a staff bearer token (staff are held to their office)."""
+    staff = staff_dependency(secret)
+    portal = api_key_dependency(keys)
+
+    def caller(
+        authorization: Annotated[str | None, Header()] = None,
+        x_api_key: Annotated[str | None, Header()] = None,
+    ) -> Caller:
+        if x_api_key is not None:
+            portal(x_api_key)
+            return Caller(portal=True, staff=None)
+        return Caller(portal=False, staff=staff(authorization))
+
+    return caller

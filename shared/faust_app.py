@@ -54,6 +54,10 @@ def make_faust_app(name: str, settings: BaseServiceSettings, **overrides: Any) -
         "value_serializer": "raw",
         "stream_wait_empty": True,
         "broker_max_poll_records": 500,
+        # A worker that dies is noticed within 10 s, so its partitions move (or its restart
+        # rejoins) without waiting for the 60 s default.
+        "broker_session_timeout": 10.0,
+        "broker_heartbeat_interval": 2.0,
         "loghandlers": [],
     }
     options.update(overrides)

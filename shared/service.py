@@ -12,6 +12,7 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import faust
 import sqlalchemy as sa
@@ -29,6 +30,7 @@ from shared.messaging import MessagingTables, OutboxRelay
 from shared.metrics import BATCH_SIZE_BUCKETS, LATENCY_BUCKETS, make_registry, metrics_router
 from shared.producer import Producer
 from shared.settings import BaseServiceSettings
+from shared.signing import TrustStore
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +218,16 @@ def make_api(
     for router in routers:
         api.include_router(router)
     return api
+
+
+def load_trust_store(path: Path | None) -> TrustStore:
+    """The CAs whose certificates may sign; the service cannot start without them."""
+    if path is None:
+        raise SystemExit("TRUSTED_CA_FILE is not set: the PEM bundle of the CAs that may sign.")
+    try:
+        return TrustStore.from_pem_file(path)
+    except (OSError, ValueError) as err:
+        raise SystemExit(f"TRUSTED_CA_FILE {path} cannot be used: {err}") from None
 
 
 def serve(api: FastAPI, *, port: int, host: str = "127.0.0.1") -> None:

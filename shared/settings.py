@@ -29,6 +29,7 @@ class TopicSettings(BaseSettings):
     # Internal topics, owned by the product (not part of the external contract).
     units: str = "dvc.internal.units.v1"
     control: str = "dvc.internal.control.v1"
+    decisions: str = "dvc.internal.decisions.v1"
 
     def external(self) -> list[str]:
         return [self.registrations, self.allocations, self.vouchers, self.status, self.deadletter]
@@ -37,7 +38,7 @@ class TopicSettings(BaseSettings):
         return [self.units]
 
     def all(self) -> list[str]:
-        return [*self.external(), self.units, self.control]
+        return [*self.external(), self.units, self.control, self.decisions]
 
 
 class BaseServiceSettings(BaseSettings):

@@ -4,6 +4,7 @@ and a reader of the status stream."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import signal
 import socket
@@ -21,12 +22,45 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from shared.auth import issue_staff_token
 from shared.contract import Envelope, encode
 from shared.settings import TopicSettings
 from stack import kafka
 from stack.procs import tail
+from stack.runner import Endpoints
 
 ROOT = Path(__file__).resolve().parent.parent
+STAFF_SECRET = "test-staff-secret-of-at-least-32-bytes!"
+API_KEY = "portal-test-key"
+
+
+def staff_token(office: str, role: str = "controller") -> str:
+    return issue_staff_token(
+        secret=STAFF_SECRET,
+        sub=f"kbnn.{office}.{role}",
+        role=role,
+        treasury_code=office,
+        now=dt.datetime.now(dt.UTC),
+        ttl=dt.timedelta(hours=1),
+    )
+
+
+def service_env(stack: Endpoints, ns: Namespace, ca_file: Path) -> dict[str, str]:
+    """What every service under test is started with: this stack, its topics, test secrets."""
+    return {
+        **stack.environment(),
+        **ns.environment(),
+        "TRUSTED_CA_FILE": str(ca_file),
+        "STAFF_JWT_SECRET": STAFF_SECRET,
+        "PORTAL_API_KEYS": f"other-key,{API_KEY}",
+    }
+
+
+async def poll(check: Any, *, within: float = 30, every: float = 0.1) -> None:
+    """Wait until `check()` holds, for state another process writes (a database, a file)."""
+    async with asyncio.timeout(within):
+        while not check():  # noqa: ASYNC110 - nothing to wait on but the other process
+            await asyncio.sleep(every)
 
 
 def free_port() -> int:
@@ -132,6 +166,13 @@ class Producer:
     async def send(self, topic: str, message: Envelope | bytes, key: str) -> None:
         value = message if isinstance(message, bytes) else encode(message)
         await self._producer.send_and_wait(topic, value, key=key.encode())
+
+    async def send_many(self, topic: str, messages: Iterable[tuple[Envelope, str]]) -> None:
+        """Publish without waiting for each acknowledgement, then wait for all of them."""
+        pending = [
+            await self._producer.send(topic, encode(m), key=key.encode()) for m, key in messages
+        ]
+        await asyncio.gather(*pending)
 
 
 class TopicLog:

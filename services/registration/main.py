@@ -14,23 +14,11 @@ from services.registration.config import RegistrationSettings
 from services.registration.metrics import RegistrationMetrics
 from shared.contract.deadlines import WorkingCalendar
 from shared.logging import configure_logging
-from shared.service import build_runtime, make_api, serve
-from shared.signing import TrustStore
+from shared.service import build_runtime, load_trust_store, make_api, serve
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def load_trust(settings: RegistrationSettings) -> TrustStore:
-    if settings.trusted_ca_file is None:
-        raise SystemExit("TRUSTED_CA_FILE is not set: the PEM bundle of the CAs that may sign.")
-    try:
-        return TrustStore.from_pem_file(settings.trusted_ca_file)
-    except (OSError, ValueError) as err:
-        raise SystemExit(
-            f"TRUSTED_CA_FILE {settings.trusted_ca_file} cannot be used: {err}"
-        ) from None
 
 
 def build(
@@ -43,7 +31,7 @@ def build(
     metrics = RegistrationMetrics(runtime.registry)
     deps = handlers.Deps(
         topics=settings.topics,
-        trust=load_trust(settings),
+        trust=load_trust_store(settings.trusted_ca_file),
         calendar=WorkingCalendar.from_settings(
             settings.extra_holidays, settings.extra_working_days
         ),

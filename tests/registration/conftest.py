@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from shared.auth import issue_staff_token
 from stack.runner import Endpoints
-from tests.support import Namespace, ServiceProcess, TopicLog, free_port
+from tests.support import (
+    API_KEY,
+    Namespace,
+    ServiceProcess,
+    TopicLog,
+    free_port,
+    service_env,
+    staff_token,
+)
 
-STAFF_SECRET = "test-staff-secret-of-at-least-32-bytes!"
-API_KEY = "portal-test-key"
-
-
-def staff_token(office: str, role: str = "controller") -> str:
-    return issue_staff_token(
-        secret=STAFF_SECRET,
-        sub=f"kbnn.{office}.{role}",
-        role=role,
-        treasury_code=office,
-        now=dt.datetime.now(dt.UTC),
-        ttl=dt.timedelta(hours=1),
-    )
+__all__ = ["API_KEY", "staff_token"]
 
 
 def _start(
@@ -34,12 +28,8 @@ def _start(
     ns.create(stack.kafka_bootstrap_servers)
     port = free_port()
     env = {
-        **stack.environment(),
-        **ns.environment(),
-        "TRUSTED_CA_FILE": str(ca_file),
+        **service_env(stack, ns, ca_file),
         "REGISTRATION_APPROVAL": approval,
-        "STAFF_JWT_SECRET": STAFF_SECRET,
-        "PORTAL_API_KEYS": f"other-key,{API_KEY}",
         "REGISTRATION_PORT": str(port),
     }
     service = ServiceProcess("registration", env, logs / f"registration-{approval}.log", port)

@@ -1,0 +1,3 @@
+from services.vouchers.main import main
+
+main()

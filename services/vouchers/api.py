@@ -1,0 +1,116 @@
+"""HTTP routes of the vouchers service: portal intake, and a voucher's status and history.
+
+No `from __future__ import annotations` here: FastAPI must see the dependency aliases built
+inside `router()` as objects, not as strings it cannot resolve.
+"""
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query
+from pydantic import BaseModel, Field
+
+from services.vouchers import db, handlers
+from shared.auth import Caller, api_key_dependency, caller_dependency
+from shared.contract.enums import EventType
+from shared.errors import InvalidRequest, NotFound
+from shared.intake import Accepted, submit
+from shared.service import Runtime
+
+
+class VoucherView(BaseModel):
+    dossier_id: str
+    unit_code: str
+    treasury_code: str
+    status: str
+    sequence: int
+    reasons: list[dict[str, Any]]
+    deadline: dt.datetime | None
+    submitted_at: dt.datetime
+    received_at: dt.datetime
+    decided_at: dt.datetime | None
+    decided_by: str | None
+    total_amount: int | None = None
+    history: list[dict[str, Any]] = Field(default_factory=list)
+
+
+def _view(d: db.Dossier, history: list[dict[str, Any]] | None = None) -> VoucherView:
+    fields = {k: v for k, v in d.__dict__.items() if k not in {"payload", "content_hash"}}
+    total = d.payload.get("total_amount")
+    return VoucherView(
+        **fields, total_amount=total if isinstance(total, int) else None, history=history or []
+    )
+
+
+def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
+    api = APIRouter()
+    settings = runtime.settings
+    # Type aliases, named as FastAPI's documentation names them.
+    PortalDep = Annotated[str, Depends(api_key_dependency(settings.api_keys()))]  # noqa: N806
+    CallerDep = Annotated[  # noqa: N806
+        Caller,
+        Depends(caller_dependency(secret=settings.staff_jwt_secret, keys=settings.api_keys())),
+    ]
+
+    @api.post(
+        "/vouchers",
+        status_code=202,
+        response_model=Accepted,
+        tags=["portals"],
+        summary="Submit a voucher (the payload of voucher.submitted)",
+    )
+    async def post_voucher(body: Annotated[dict[str, Any], Body()], portal: PortalDep) -> Accepted:
+        del portal
+        return await submit(
+            producer=runtime.producer,
+            topic=settings.topics.vouchers,
+            body=body,
+            event_type=EventType.VOUCHER_SUBMITTED.value,
+            key_of=lambda p: p.get("unit_code"),
+            source="http-api",
+            event_id=deps.new_id(),
+            now=deps.clock(),
+        )
+
+    @api.get(
+        "/vouchers/{dossier_id}",
+        response_model=VoucherView,
+        tags=["portals", "staff"],
+        summary="A voucher's current status, reasons, deadline and history",
+    )
+    async def get_voucher(dossier_id: str, caller: CallerDep) -> VoucherView:
+        async with runtime.sessionmaker() as session:
+            d = await db.get_dossier(session, dossier_id)
+            if d is None:
+                raise NotFound(f"no voucher dossier {dossier_id}")
+            caller.require_office(d.treasury_code)
+            return _view(d, await db.dossier_history(session, dossier_id))
+
+    @api.get(
+        "/vouchers",
+        response_model=list[VoucherView],
+        tags=["portals", "staff"],
+        summary="Vouchers of a unit (or of the caller's office), newest first",
+    )
+    async def list_vouchers(
+        caller: CallerDep,
+        unit_code: str | None = None,
+        status: str | None = None,
+        page: Annotated[int, Query(ge=1)] = 1,
+        page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> list[VoucherView]:
+        office = caller.staff.treasury_code if caller.staff else None
+        if office is None and unit_code is None:
+            raise InvalidRequest("portals list vouchers by unit_code")
+        async with runtime.sessionmaker() as session:
+            found = await db.list_dossiers(
+                session,
+                unit_code=unit_code,
+                treasury_code=office,
+                status=status,
+                limit=page_size,
+                offset=(page - 1) * page_size,
+            )
+        return [_view(d) for d in found]
+
+    return api

@@ -1,0 +1,146 @@
+"""Tables of the vouchers service (schema `vouchers`) and the queries on them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.directory import directory_table
+from shared.messaging import messaging_tables
+
+SCHEMA = "vouchers"
+metadata = sa.MetaData(schema=SCHEMA)
+messaging = messaging_tables(metadata, SCHEMA)
+directory = directory_table(metadata, SCHEMA)
+
+dossiers = sa.Table(
+    "dossiers",
+    metadata,
+    sa.Column("dossier_id", sa.Text(), primary_key=True),
+    sa.Column("unit_code", sa.Text(), nullable=False),
+    sa.Column("treasury_code", sa.Text(), nullable=False),
+    sa.Column("status", sa.Text(), nullable=False),
+    sa.Column("sequence", sa.Integer(), nullable=False),
+    sa.Column("content_hash", sa.Text(), nullable=False),
+    sa.Column("payload", JSONB(), nullable=False),
+    sa.Column("reasons", JSONB(), nullable=False),
+    sa.Column("deadline", sa.DateTime(timezone=True)),
+    sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+    sa.Column("decided_by", sa.Text()),
+)
+
+history = sa.Table(
+    "dossier_history",
+    metadata,
+    sa.Column("dossier_id", sa.Text(), primary_key=True),
+    sa.Column("sequence", sa.Integer(), primary_key=True),
+    sa.Column("status", sa.Text(), nullable=False),
+    sa.Column("reasons", JSONB(), nullable=False),
+    sa.Column("decided_by", sa.Text()),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+TERMINAL = ("rejected", "approved", "refused", "returned")
+
+
+@dataclass(frozen=True)
+class Dossier:
+    dossier_id: str
+    unit_code: str
+    treasury_code: str
+    status: str
+    sequence: int
+    content_hash: str
+    payload: dict[str, Any]
+    reasons: list[dict[str, Any]]
+    deadline: dt.datetime | None
+    submitted_at: dt.datetime
+    received_at: dt.datetime
+    decided_at: dt.datetime | None
+    decided_by: str | None
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    def advanced(self, **changes: Any) -> Dossier:
+        return replace(self, **changes)
+
+
+async def lock_dossiers(session: AsyncSession, ids: Sequence[str]) -> dict[str, Dossier]:
+    if not ids:
+        return {}
+    rows = await session.execute(
+        sa.select(dossiers).where(dossiers.c.dossier_id.in_(sorted(set(ids)))).with_for_update()
+    )
+    return {r["dossier_id"]: Dossier(**r) for r in rows.mappings()}
+
+
+async def insert_dossiers(session: AsyncSession, rows: Sequence[Dossier]) -> None:
+    if rows:
+        await session.execute(sa.insert(dossiers), [d.__dict__ for d in rows])
+
+
+async def update_dossiers(session: AsyncSession, rows: Sequence[Dossier]) -> None:
+    for d in rows:
+        await session.execute(
+            sa.update(dossiers)
+            .where(dossiers.c.dossier_id == d.dossier_id)
+            .values(
+                status=d.status,
+                sequence=d.sequence,
+                reasons=d.reasons,
+                decided_at=d.decided_at,
+                decided_by=d.decided_by,
+            )
+        )
+
+
+async def append_history(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(sa.insert(history), list(rows))
+
+
+async def get_dossier(session: AsyncSession, dossier_id: str) -> Dossier | None:
+    row = (
+        (await session.execute(sa.select(dossiers).where(dossiers.c.dossier_id == dossier_id)))
+        .mappings()
+        .first()
+    )
+    return Dossier(**row) if row else None
+
+
+async def dossier_history(session: AsyncSession, dossier_id: str) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        sa.select(history).where(history.c.dossier_id == dossier_id).order_by(history.c.sequence)
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+async def list_dossiers(
+    session: AsyncSession,
+    *,
+    unit_code: str | None,
+    treasury_code: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> list[Dossier]:
+    stmt = sa.select(dossiers)
+    if unit_code:
+        stmt = stmt.where(dossiers.c.unit_code == unit_code)
+    if treasury_code:
+        stmt = stmt.where(dossiers.c.treasury_code == treasury_code)
+    if status:
+        stmt = stmt.where(dossiers.c.status == status)
+    stmt = stmt.order_by(dossiers.c.received_at.desc(), dossiers.c.dossier_id)
+    rows = await session.execute(stmt.limit(limit).offset(offset))
+    return [Dossier(**r) for r in rows.mappings()]

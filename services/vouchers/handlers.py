@@ -1,0 +1,307 @@
+"""Use cases of the vouchers service, applied to whole batches in the caller's transaction.
+
+The service is the single writer of each voucher's status stream: it records intake outcomes,
+then the decisions that spending control sends back, each under the dossier's next sequence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.vouchers import db, domain
+from services.vouchers.signatures import CertificateChecker, findings_for
+from shared.consumer import Incoming, Item
+from shared.contract import (
+    Envelope,
+    MalformedPayloadError,
+    PayloadRejectedError,
+    Reason,
+    ReasonCode,
+    VoucherSubmitted,
+    encode,
+    make_envelope,
+    parse_payload,
+)
+from shared.contract.deadlines import WorkingCalendar, voucher_deadline
+from shared.contract.directory import DirectoryEntry
+from shared.contract.enums import DossierKind, Status
+from shared.contract.internal import VOUCHER_RECEIVED, VoucherDecided, VoucherReceived
+from shared.directory import load_entries, store_entry
+from shared.messaging import Outgoing, dead_letter
+from shared.settings import TopicSettings
+from shared.signing import signing_input
+from shared.status import status_changed
+
+log = logging.getLogger(__name__)
+SOURCE = "vouchers"
+
+
+@dataclass
+class Deps:
+    topics: TopicSettings
+    calendar: WorkingCalendar
+    rules: domain.IntakeRules
+    checker: CertificateChecker
+    clock: Callable[[], dt.datetime]
+    new_id: Callable[[], str]
+    observe_outcome: Callable[[str, Sequence[str]], None] = lambda outcome, reasons: None
+    observe_stage: Callable[[str, float], None] = lambda stage, seconds: None
+
+
+@dataclass
+class _Submission:
+    envelope: Envelope
+    message: Incoming
+    dossier_id: str
+    unit_code: str
+    content_hash: str
+    voucher: VoucherSubmitted | None
+    rejected_for: list[Reason] = field(default_factory=list)
+
+
+def content_hash(payload: dict[str, Any]) -> str:
+    """Hash of the canonical content without signatures: an ES256 re-signature is the same."""
+    return hashlib.sha256(signing_input(payload)).hexdigest()
+
+
+def _reasons_of(err: PayloadRejectedError) -> list[Reason]:
+    if isinstance(err, MalformedPayloadError):
+        return [Reason(code=err.reason.value, field=f, message=m) for f, m in err.problems()]
+    return [Reason(code=err.reason.value, field=None, message=str(err))]
+
+
+def _json(reasons: Sequence[Reason]) -> list[dict[str, Any]]:
+    return [r.model_dump(mode="json") for r in reasons]
+
+
+def _status(deps: Deps, d: db.Dossier, now: dt.datetime) -> Outgoing:
+    return status_changed(
+        topic=deps.topics.status,
+        source=SOURCE,
+        event_id=deps.new_id(),
+        occurred_at=now,
+        dossier_id=d.dossier_id,
+        dossier_kind=DossierKind.VOUCHER,
+        unit_code=d.unit_code,
+        status=Status(d.status),
+        sequence=d.sequence,
+        reasons=[Reason.model_validate(r) for r in d.reasons],
+        deadline=d.deadline if d.status in ("received", "in_review") else None,
+        decided_by=d.decided_by,
+    )
+
+
+def _history(
+    d: db.Dossier,
+    now: dt.datetime,
+    *,
+    status: str | None = None,
+    reasons: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "dossier_id": d.dossier_id,
+        "sequence": d.sequence,
+        "status": status or d.status,
+        "reasons": d.reasons if reasons is None else reasons,
+        "decided_by": d.decided_by,
+        "at": now,
+    }
+
+
+def _to_control(deps: Deps, d: db.Dossier, now: dt.datetime) -> Outgoing:
+    assert d.deadline is not None
+    handed = VoucherReceived(
+        dossier_id=d.dossier_id,
+        unit_code=d.unit_code,
+        treasury_code=d.treasury_code,
+        received_at=d.received_at,
+        deadline=d.deadline,
+        voucher=d.payload,
+    )
+    envelope = make_envelope(
+        handed.model_dump(mode="json"),
+        event_type=VOUCHER_RECEIVED,
+        event_id=deps.new_id(),
+        occurred_at=now,
+        source=SOURCE,
+    )
+    return Outgoing(topic=deps.topics.control, key=d.unit_code.encode(), value=encode(envelope))
+
+
+def _read(deps: Deps, items: Sequence[Item]) -> tuple[list[_Submission], list[Outgoing]]:
+    submissions, dead = [], []
+    for envelope, message in items:
+        raw = envelope.payload
+        dossier_id, unit_code = raw.get("dossier_id"), raw.get("unit_code")
+        if not isinstance(dossier_id, str) or not dossier_id or not isinstance(unit_code, str):
+            dead.append(
+                dead_letter(
+                    topic=deps.topics.deadletter,
+                    source_topic=message.topic,
+                    key=message.key,
+                    raw=message.value or b"",
+                    error="voucher without dossier_id or unit_code",
+                )
+            )
+            continue
+        try:
+            voucher: VoucherSubmitted | None = parse_payload(envelope, VoucherSubmitted)
+            rejected: list[Reason] = []
+        except PayloadRejectedError as err:
+            voucher, rejected = None, _reasons_of(err)
+        submissions.append(
+            _Submission(
+                envelope, message, dossier_id, unit_code, content_hash(raw), voucher, rejected
+            )
+        )
+    return submissions, dead
+
+
+def _check_all(
+    deps: Deps,
+    submissions: Sequence[_Submission],
+    entries: dict[str, DirectoryEntry],
+    now: dt.datetime,
+) -> None:
+    """Signatures and rules; CPU-bound, so it runs in a worker thread."""
+    for s in submissions:
+        if s.voucher is None:
+            continue
+        entry = entries.get(s.unit_code)
+        findings = findings_for(s.voucher, s.envelope.payload, entry, deps.checker)
+        s.rejected_for = domain.check(
+            s.voucher, entry=entry, findings=findings, received_at=now, rules=deps.rules
+        )
+
+
+async def handle_submissions(
+    session: AsyncSession, items: Sequence[Item], *, deps: Deps
+) -> list[Outgoing]:
+    """`voucher.submitted` messages: record each dossier and its intake outcome."""
+    now = deps.clock()
+    submissions, out = _read(deps, items)
+    known = await db.lock_dossiers(session, [s.dossier_id for s in submissions])
+    entries = await load_entries(
+        session, db.directory, {s.unit_code for s in submissions if s.voucher is not None}
+    )
+    await asyncio.to_thread(_check_all, deps, submissions, entries, now)
+    inserted: dict[str, db.Dossier] = {}
+    changed: dict[str, db.Dossier] = {}
+    history: list[dict[str, Any]] = []
+    for s in submissions:
+        current = inserted.get(s.dossier_id) or changed.get(s.dossier_id) or known.get(s.dossier_id)
+        if current is not None:
+            out += _resubmitted(deps, s, current, now, inserted, changed, history)
+            continue
+        received = not s.rejected_for
+        d = db.Dossier(
+            dossier_id=s.dossier_id,
+            unit_code=s.unit_code,
+            treasury_code=str(s.envelope.payload.get("treasury_code") or ""),
+            status="received" if received else "rejected",
+            sequence=1,
+            content_hash=s.content_hash,
+            payload=s.envelope.payload,
+            reasons=_json(s.rejected_for),
+            deadline=voucher_deadline(now, calendar=deps.calendar) if received else None,
+            submitted_at=dt.datetime.fromtimestamp(s.message.timestamp, dt.UTC),
+            received_at=now,
+            decided_at=None if received else now,
+            decided_by=None if received else "system",
+        )
+        inserted[d.dossier_id] = d
+        history.append(_history(d, now))
+        out.append(_status(deps, d, now))
+        if received:
+            out.append(_to_control(deps, d, now))
+        deps.observe_outcome(d.status, [r.code for r in s.rejected_for])
+        deps.observe_stage("intake", now.timestamp() - s.message.timestamp)
+        if not received:
+            deps.observe_stage("end_to_end", now.timestamp() - s.message.timestamp)
+    await db.insert_dossiers(session, list(inserted.values()))
+    await db.update_dossiers(session, [d for k, d in changed.items() if k not in inserted])
+    await db.append_history(session, history)
+    return out
+
+
+def _resubmitted(
+    deps: Deps,
+    s: _Submission,
+    current: db.Dossier,
+    now: dt.datetime,
+    inserted: dict[str, db.Dossier],
+    changed: dict[str, db.Dossier],
+    history: list[dict[str, Any]],
+) -> list[Outgoing]:
+    """Same content: the current status again. Other content: DUPLICATE_MODIFIED, under the
+    next sequence, the original dossier otherwise untouched."""
+    if s.content_hash == current.content_hash:
+        deps.observe_outcome("duplicate", [])
+        return [_status(deps, current, now)]
+    bumped = current.advanced(sequence=current.sequence + 1)
+    (inserted if current.dossier_id in inserted else changed)[current.dossier_id] = bumped
+    reason = Reason(
+        code=ReasonCode.DUPLICATE_MODIFIED.value,
+        field="dossier_id",
+        message=f"Hồ sơ {current.dossier_id} đã nộp với nội dung khác "
+        "(dossier id already used for other content)",
+    )
+    history.append(_history(bumped, now, status="rejected", reasons=_json([reason])))
+    deps.observe_outcome("rejected", [reason.code])
+    rejection = bumped.advanced(status="rejected", reasons=_json([reason]), decided_by="system")
+    return [_status(deps, rejection, now)]
+
+
+async def handle_decisions(
+    session: AsyncSession, items: Sequence[Item], *, deps: Deps
+) -> list[Outgoing]:
+    """Spending control's decisions: each becomes the dossier's next status, once."""
+    now = deps.clock()
+    decisions = [VoucherDecided.model_validate(envelope.payload) for envelope, _ in items]
+    state = await db.lock_dossiers(session, [d.dossier_id for d in decisions])
+    changed: dict[str, db.Dossier] = {}
+    history: list[dict[str, Any]] = []
+    out: list[Outgoing] = []
+    for decision in decisions:
+        d = state.get(decision.dossier_id)
+        if d is None or d.terminal:
+            log.warning(
+                "decision ignored: dossier %s is %s",
+                decision.dossier_id,
+                "unknown" if d is None else d.status,
+            )
+            continue
+        d = d.advanced(
+            status=decision.status,
+            sequence=d.sequence + 1,
+            reasons=_json(decision.reasons),
+            decided_by=decision.decided_by,
+            decided_at=decision.decided_at,
+        )
+        state[d.dossier_id] = changed[d.dossier_id] = d
+        history.append(_history(d, now))
+        out.append(_status(deps, d, now))
+        if d.status != "in_review":
+            deps.observe_stage("control", (now - d.received_at).total_seconds())
+        if d.terminal:
+            deps.observe_stage("end_to_end", (now - d.submitted_at).total_seconds())
+    await db.update_dossiers(session, list(changed.values()))
+    await db.append_history(session, history)
+    return out
+
+
+async def handle_directory(
+    session: AsyncSession, envelope: Envelope, message: Incoming
+) -> list[Outgoing]:
+    """A unit directory entry from the registration service: keep the newest version."""
+    del message
+    await store_entry(session, db.directory, DirectoryEntry.model_validate(envelope.payload))
+    return []
