@@ -105,10 +105,11 @@ def dead_letter(
 
 
 class OutboxRelay:
-    """Publishes committed outbox rows in id order, then deletes them.
+    """Publishes committed outbox rows in id order, then deletes exactly the rows published.
 
-    One relay per service publishes at a time (a transaction-scoped advisory lock), so events
-    leave in the order they were committed; the others wait their turn.
+    One relay per service publishes at a time (a transaction-scoped advisory lock); the others
+    wait their turn. Events about one dossier are written under its row lock, so they leave in
+    the order they were committed.
     """
 
     def __init__(
@@ -161,7 +162,9 @@ class OutboxRelay:
                 for row in rows
             ]
             await asyncio.gather(*pending)
-            await session.execute(sa.delete(outbox).where(outbox.c.id <= rows[-1].id))
+            # Exactly the rows read: ids are handed out before commit, so a concurrent
+            # transaction may commit a smaller id after this one was read.
+            await session.execute(sa.delete(outbox).where(outbox.c.id.in_([r.id for r in rows])))
         self._on_published(len(rows))
         return len(rows)
 

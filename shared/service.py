@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import faust
 import sqlalchemy as sa
@@ -88,6 +89,11 @@ class Runtime:
     relay: OutboxRelay
     registry: CollectorRegistry
     metrics: PipelineMetrics
+    tasks: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+
+    def background(self, task: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """A coroutine to run beside the stream for the life of the process."""
+        self.tasks.append(task)
 
     def applier(self, handler: BatchHandler) -> BatchApplier:
         return BatchApplier(
@@ -198,6 +204,7 @@ def make_api(
         background = [
             asyncio.create_task(runtime.relay.run(), name="outbox-relay"),
             asyncio.create_task(_watch_outbox(runtime), name="outbox-watch"),
+            *(asyncio.create_task(task()) for task in runtime.tasks),
         ]
         try:
             async with faust_app_running(runtime.faust, stop_timeout=30):

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.auth import issue_staff_token
 from shared.contract import Envelope, encode
@@ -61,6 +61,23 @@ async def poll(check: Any, *, within: float = 30, every: float = 0.1) -> None:
     async with asyncio.timeout(within):
         while not check():  # noqa: ASYNC110 - nothing to wait on but the other process
             await asyncio.sleep(every)
+
+
+async def topic_size(bootstrap: str, topic: str) -> int:
+    """How many messages `topic` holds (the sum of its partitions' end offsets)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        if not partitions:
+            await consumer.topics()
+            partitions = [
+                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()
+            ]
+        ends = await consumer.end_offsets(partitions)
+        return sum(ends.values())
+    finally:
+        await consumer.stop()
 
 
 def free_port() -> int:

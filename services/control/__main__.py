@@ -1,0 +1,3 @@
+from services.control.main import main
+
+main()

@@ -1,0 +1,70 @@
+"""Composition root of the control service: `build(settings)` wires everything."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from functools import partial
+
+from fastapi import FastAPI
+
+from services.control import api, db, handlers
+from services.control.config import ControlSettings
+from services.control.metrics import ControlMetrics
+from shared.logging import configure_logging
+from shared.service import Runtime, build_runtime, make_api, serve
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def _watch_reviews(runtime: Runtime, metrics: ControlMetrics) -> None:
+    while True:
+        with contextlib.suppress(Exception):
+            async with runtime.sessionmaker() as session:
+                metrics.review_queue.set(await db.review_count(session))
+        await asyncio.sleep(5)
+
+
+def build(
+    settings: ControlSettings,
+    *,
+    clock: Callable[[], dt.datetime] = _now,
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+) -> FastAPI:
+    runtime = build_runtime("control", settings, db.messaging)
+    metrics = ControlMetrics(runtime.registry)
+    deps = handlers.Deps(
+        topics=settings.topics,
+        rules=settings.rules(),
+        clock=clock,
+        new_id=new_id,
+        observe_decision=metrics.observe_decision,
+        observe_commit=metrics.commitment.observe,
+        observe_review=metrics.time_in_review.observe,
+    )
+    runtime.consume(
+        settings.topics.allocations, partial(handlers.handle_allocation, deps=deps), size=200
+    )
+    runtime.consume(
+        settings.topics.control,
+        batch_handler=partial(handlers.handle_received, deps=deps),
+        size=settings.control_batch_size,
+    )
+    runtime.background(lambda: _watch_reviews(runtime, metrics))
+    return make_api(
+        runtime,
+        title="Control service",
+        description="Spending control against budget estimates, with officers' review.",
+        routers=[api.router(runtime, deps)],
+    )
+
+
+def main() -> None:
+    settings = ControlSettings()
+    configure_logging(service="control", level=settings.log_level, fmt=settings.log_format)
+    serve(build(settings), port=settings.control_port)

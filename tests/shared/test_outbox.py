@@ -1,0 +1,110 @@
+"""The outbox relay against the real PostgreSQL and Kafka: nothing committed is ever skipped."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.db import make_engine, make_sessionmaker
+from shared.messaging import MessagingTables, OutboxRelay, Outgoing, enqueue, messaging_tables
+from shared.producer import Producer
+from stack import kafka
+from stack.runner import Endpoints
+from tests.support import TopicLog
+
+SCHEMA = "outbox_test"
+
+
+@pytest.fixture
+async def engine(stack: Endpoints) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(stack.database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def tables(engine: AsyncEngine) -> MessagingTables:
+    metadata = sa.MetaData(schema=SCHEMA)
+    messaging = messaging_tables(metadata, SCHEMA)
+    async with engine.begin() as conn:
+        await conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+        await conn.execute(sa.text(f"CREATE SCHEMA {SCHEMA}"))
+        await conn.run_sync(metadata.create_all)
+    return messaging
+
+
+class CommitsDuringSend:
+    """The real producer; the first send lets a slower transaction commit meanwhile."""
+
+    def __init__(self, producer: Producer, slow: AsyncConnection) -> None:
+        self.producer, self.slow = producer, slow
+
+    async def send(self, topic: str, value: bytes, **kwargs: Any) -> Any:
+        if self.slow.in_transaction():
+            await self.slow.commit()
+        return await self.producer.send(topic, value, **kwargs)
+
+
+async def test_a_row_committed_late_with_a_smaller_id_is_still_published(
+    stack: Endpoints, engine: AsyncEngine, tables: MessagingTables
+) -> None:
+    topic = f"test.outbox.{uuid.uuid4().hex[:8]}"
+    await kafka.ensure_topics(
+        stack.kafka_bootstrap_servers, [topic], set(), partitions=1, replication=1
+    )
+    outbox = tables.outbox
+    async with engine.connect() as slow, engine.connect() as fast:
+        await slow.execute(sa.insert(outbox).values(topic=topic, value=b"first id", headers=[]))
+        await fast.execute(sa.insert(outbox).values(topic=topic, value=b"second id", headers=[]))
+        await fast.commit()
+        producer = Producer(stack.kafka_bootstrap_servers)
+        await producer.start()
+        try:
+            relay = OutboxRelay(
+                sessionmaker=make_sessionmaker(engine),
+                tables=tables,
+                producer=CommitsDuringSend(producer, slow),  # type: ignore[arg-type]
+                lock_id=7,
+            )
+            published = [await relay.publish_once(), await relay.publish_once()]
+        finally:
+            await producer.stop()
+    async with TopicLog(stack.kafka_bootstrap_servers, topic) as log:
+        await log.wait_for(lambda: len(log.records) == 2, within=20)
+    assert published == [1, 1]
+    assert sorted(r.value for r in log.records) == [b"first id", b"second id"]
+    async with engine.connect() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(outbox)) == 0
+
+
+async def test_enqueued_messages_carry_their_headers_to_kafka(
+    stack: Endpoints, engine: AsyncEngine, tables: MessagingTables
+) -> None:
+    topic = f"test.outbox.{uuid.uuid4().hex[:8]}"
+    await kafka.ensure_topics(
+        stack.kafka_bootstrap_servers, [topic], set(), partitions=1, replication=1
+    )
+    sessionmaker = make_sessionmaker(engine)
+    async with sessionmaker() as session, session.begin():
+        await enqueue(
+            session,
+            tables,
+            [Outgoing(topic=topic, key=b"1012345", value=b"v", headers=(("error", "lỗi"),))],
+        )
+    producer = Producer(stack.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        relay = OutboxRelay(sessionmaker=sessionmaker, tables=tables, producer=producer, lock_id=8)
+        assert await relay.publish_once() == 1
+    finally:
+        await producer.stop()
+    async with TopicLog(stack.kafka_bootstrap_servers, topic) as log:
+        await log.wait_for(lambda: len(log.records) == 1, within=20)
+    [record] = log.records
+    assert (record.key, record.value) == (b"1012345", b"v")
+    assert dict(record.headers) == {"error": "lỗi".encode()}
