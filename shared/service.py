@@ -18,6 +18,8 @@ from typing import Any
 import faust
 import sqlalchemy as sa
 import uvicorn
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter, FastAPI, Response
 from faust.contrib.asgi import faust_app_running
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -66,6 +68,13 @@ class PipelineMetrics:
             "Outbox rows waiting to be published.",
             registry=registry,
         )
+        # Messages on each consumed topic not yet committed by this service's consumer group.
+        self.consumer_lag = Gauge(
+            f"{service}_consumer_lag_messages",
+            "Consumer lag of the service's group, per topic.",
+            ["topic"],
+            registry=registry,
+        )
         self.outbox_published = Counter(
             f"{service}_outbox_published_total",
             "Messages published from the outbox.",
@@ -90,6 +99,7 @@ class Runtime:
     registry: CollectorRegistry
     metrics: PipelineMetrics
     tasks: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
 
     def background(self, task: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """A coroutine to run beside the stream for the life of the process."""
@@ -116,6 +126,7 @@ class Runtime:
     ) -> None:
         """Apply every message of `topic_name`, in batches, exactly once in effect."""
         topic = self.faust.topic(topic_name, key_type=bytes, value_type=bytes)
+        self.topics.append(topic_name)
         chosen = batch_handler or (per_message(handler) if handler else None)
         if chosen is None:
             raise TypeError("consume() needs a handler or a batch_handler")
@@ -171,6 +182,46 @@ async def _watch_outbox(runtime: Runtime) -> None:
         await asyncio.sleep(5)
 
 
+async def _consumer_lag(runtime: Runtime) -> dict[str, int]:
+    group = runtime.faust.conf.id
+    bootstrap = runtime.settings.kafka_bootstrap_servers
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in runtime.topics
+            for p in (consumer.partitions_for_topic(topic) or await _partitions(consumer, topic))
+        ]
+        ends = await consumer.end_offsets(partitions)
+        lag: dict[str, int] = dict.fromkeys(runtime.topics, 0)
+        for tp, end in ends.items():
+            done = committed.get(tp)
+            lag[tp.topic] += end - (done.offset if done is not None and done.offset >= 0 else 0)
+        return lag
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    await consumer.topics()
+    return consumer.partitions_for_topic(topic) or set()
+
+
+async def _watch_lag(runtime: Runtime, every: float = 10.0) -> None:
+    while True:
+        try:
+            for topic, lag in (await _consumer_lag(runtime)).items():
+                runtime.metrics.consumer_lag.labels(topic).set(lag)
+        except Exception as exc:
+            log.warning("consumer lag unavailable: %s", exc)
+        await asyncio.sleep(every)
+
+
 def health_router(runtime: Runtime) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
@@ -204,6 +255,7 @@ def make_api(
         background = [
             asyncio.create_task(runtime.relay.run(), name="outbox-relay"),
             asyncio.create_task(_watch_outbox(runtime), name="outbox-watch"),
+            asyncio.create_task(_watch_lag(runtime), name="lag-watch"),
             *(asyncio.create_task(task()) for task in runtime.tasks),
         ]
         try:

@@ -270,11 +270,25 @@ async def review_queue(
     return [dict(r) for r in rows.mappings()]
 
 
-async def review_count(session: AsyncSession) -> int:
-    count = await session.scalar(
-        sa.select(sa.func.count()).select_from(vouchers).where(vouchers.c.status == "in_review")
-    )
-    return int(count or 0)
+async def review_counts(
+    session: AsyncSession, now: dt.datetime, warn: dt.timedelta
+) -> tuple[int, int, int]:
+    """Vouchers in review: all of them, those due within `warn`, and those overdue."""
+    in_review = vouchers.c.status == "in_review"
+    row = (
+        await session.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.count().filter(
+                    vouchers.c.deadline > now, vouchers.c.deadline <= now + warn
+                ),
+                sa.func.count().filter(vouchers.c.deadline <= now),
+            )
+            .select_from(vouchers)
+            .where(in_review)
+        )
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 async def budget(

@@ -22,11 +22,18 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def _watch_reviews(runtime: Runtime, metrics: ControlMetrics) -> None:
+async def _watch_reviews(
+    runtime: Runtime, metrics: ControlMetrics, clock: Callable[[], dt.datetime]
+) -> None:
     while True:
         with contextlib.suppress(Exception):
             async with runtime.sessionmaker() as session:
-                metrics.review_queue.set(await db.review_count(session))
+                total, at_risk, overdue = await db.review_counts(
+                    session, clock(), dt.timedelta(hours=2)
+                )
+            metrics.review_queue.set(total)
+            metrics.deadlines.labels("at_risk").set(at_risk)
+            metrics.deadlines.labels("overdue").set(overdue)
         await asyncio.sleep(5)
 
 
@@ -55,7 +62,7 @@ def build(
         batch_handler=partial(handlers.handle_received, deps=deps),
         size=settings.control_batch_size,
     )
-    runtime.background(lambda: _watch_reviews(runtime, metrics))
+    runtime.background(lambda: _watch_reviews(runtime, metrics, clock))
     return make_api(
         runtime,
         title="Control service",

@@ -23,6 +23,13 @@ class ControlMetrics:
             "Vouchers waiting for an officer's decision.",
             registry=registry,
         )
+        # Vouchers in review whose deadline is within 2 hours (at_risk) or has passed (overdue).
+        self.deadlines = Gauge(
+            "control_deadline_dossiers",
+            "Vouchers in review near or past their deadline.",
+            ["state"],
+            registry=registry,
+        )
         # From the moment a voucher is held for review to the officer's decision.
         self.time_in_review = Histogram(
             "control_review_seconds",

@@ -14,7 +14,7 @@ from shared.contract import Envelope, RequestType, SignerRole, make_envelope
 from stack.runner import Endpoints
 from testkit import Testbed, UnitKit, sign_payload
 from tests.registration.conftest import staff_token
-from tests.support import Namespace, Producer, ServiceProcess, TopicLog
+from tests.support import Namespace, Producer, ServiceProcess, TopicLog, poll
 
 Build = Callable[[UnitKit, Producer, Namespace, TopicLog], Any]
 
@@ -248,6 +248,16 @@ async def test_a_message_that_is_not_json_is_dead_lettered_and_the_next_is_proce
     assert b"JSON" in headers["error"] or b"json" in headers["error"]
     after = service.metric("registration_dead_letters_total", source_topic=ns.topics.registrations)
     assert after - before == 3
+    # The consumer's lag on the topic, as operators see it, comes back to nothing.
+    lag = "registration_consumer_lag_messages"
+    await poll(
+        lambda: (
+            f'{lag}{{topic="{ns.topics.registrations}"}} 0.0'
+            in httpx.get(f"{service.url}/metrics").text
+        ),
+        within=40,
+        every=1,
+    )
 
 
 def _envelope_without_dossier(unit: UnitKit) -> Envelope:
