@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv run test lint fmt typecheck pytest stack-up stack-down stack-status clean
+.PHONY: help venv tools run test lint fmt typecheck pytest stack-up stack-down stack-status clean
 
 help:
 	@echo "make run     start the local stack (Kafka, PostgreSQL, SMTP sink); Ctrl-C stops it"
@@ -23,7 +23,14 @@ venv: $(STAMP)
 run: venv
 	$(BIN)/python -m stack up
 
-test: venv lint typecheck pytest
+test: venv tools lint typecheck pytest
+
+# Debian's Prometheus (prometheus, promtool) for the rule and dashboard tests and `make run`.
+tools:
+	@command -v promtool >/dev/null || { \
+	  echo "Installing Debian's prometheus package (promtool)…"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq prometheus >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq prometheus >/dev/null; fi; }
 
 lint: venv
 	$(BIN)/ruff check .

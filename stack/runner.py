@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import psutil
 
@@ -40,7 +41,29 @@ class Endpoints:
         }
 
 
-def _smtp_answers(host: str, port: int) -> bool:
+def smtp_sink(port: int, maildir: Path, log: Path) -> ManagedProcess:
+    """aiosmtpd keeping every message it accepts in the maildir `maildir`."""
+    return ManagedProcess(
+        name="smtp",
+        argv=[
+            sys.executable,
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-u",
+            "-s",
+            "10485760",
+            "-l",
+            f"127.0.0.1:{port}",
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+            str(maildir),
+        ],
+        log=log,
+    )
+
+
+def smtp_answers(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1) as s:
             return s.recv(3) == b"220"
@@ -101,7 +124,7 @@ class Stack:
             say(f"Kafka: {len(created)} topics created, {existed} existed")
             if not ext.smtp_host:
                 wait_until(
-                    lambda: _smtp_answers(smtp_host, smtp_port),
+                    lambda: smtp_answers(smtp_host, smtp_port),
                     timeout=s.ready_timeout,
                     proc=self._named("smtp"),
                     what=f"The SMTP sink on port {smtp_port}",
@@ -125,24 +148,8 @@ class Stack:
     def smtp_process(self) -> ManagedProcess:
         s = self.settings
         ensure_port_free(s.smtp_port, what="The SMTP sink")
-        maildir = (s.var_dir / "mail").resolve()
-        return ManagedProcess(
-            name="smtp",
-            argv=[
-                sys.executable,
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-u",
-                "-s",
-                "10485760",
-                "-l",
-                f"127.0.0.1:{s.smtp_port}",
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-                str(maildir),
-            ],
-            log=s.var_dir / "log" / "smtp.log",
+        return smtp_sink(
+            s.smtp_port, (s.var_dir / "mail").resolve(), s.var_dir / "log" / "smtp.log"
         )
 
     def _start(self, proc: ManagedProcess, foreground: bool) -> None:

@@ -279,6 +279,7 @@ async def handle_decisions(
                 "unknown" if d is None else d.status,
             )
             continue
+        reviewed = d.status == "in_review"
         d = d.advanced(
             status=decision.status,
             sequence=d.sequence + 1,
@@ -292,7 +293,9 @@ async def handle_decisions(
         if d.status != "in_review":
             deps.observe_stage("control", (now - d.received_at).total_seconds())
         if d.terminal:
-            deps.observe_stage("end_to_end", (now - d.submitted_at).total_seconds())
+            # Decisions an officer took are hours apart from the automatic ones: kept apart.
+            stage = "end_to_end_reviewed" if reviewed else "end_to_end"
+            deps.observe_stage(stage, (now - d.submitted_at).total_seconds())
     await db.update_dossiers(session, list(changed.values()))
     await db.append_history(session, history)
     return out

@@ -19,7 +19,8 @@ class VouchersMetrics:
             registry=registry,
         )
         # intake: submission to intake outcome; control: receipt to control's decision;
-        # end_to_end: submission to terminal status.
+        # end_to_end: submission to terminal status without an officer;
+        # end_to_end_reviewed: the same for vouchers an officer decided.
         self.stage = Histogram(
             "vouchers_stage_seconds",
             "Latency of each stage of a voucher's processing.",

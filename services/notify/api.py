@@ -1,0 +1,97 @@
+"""HTTP routes of the notify service: the delivery log, and a retry for staff.
+
+No `from __future__ import annotations` here: FastAPI must see the dependency aliases built
+inside `router()` as objects, not as strings it cannot resolve.
+"""
+
+import datetime as dt
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from services.notify import db
+from services.notify.sender import Sender
+from shared.auth import Caller, Staff, caller_dependency, staff_dependency
+from shared.errors import Conflict, NotFound
+from shared.service import Runtime
+
+
+class DeliveryView(BaseModel):
+    id: int
+    channel: str
+    kind: str
+    dossier_id: str
+    recipient: str
+    subject: str | None
+    message_id: str | None
+    status: str
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str | None
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+
+
+def router(runtime: Runtime, sender: Sender) -> APIRouter:
+    api = APIRouter()
+    settings = runtime.settings
+    # Type aliases, named as FastAPI's documentation names them.
+    StaffDep = Annotated[Staff, Depends(staff_dependency(settings.staff_jwt_secret))]  # noqa: N806
+    CallerDep = Annotated[  # noqa: N806
+        Caller,
+        Depends(caller_dependency(secret=settings.staff_jwt_secret, keys=settings.api_keys())),
+    ]
+    columns = [db.deliveries.c[name] for name in DeliveryView.model_fields]
+
+    @api.get(
+        "/notifications",
+        response_model=list[DeliveryView],
+        tags=["staff", "portals"],
+        summary="The delivery log of a dossier: every email and webhook, with its state",
+    )
+    async def notifications(dossier_id: str, caller: CallerDep) -> list[DeliveryView]:
+        del caller
+        async with runtime.sessionmaker() as session:
+            rows = await session.execute(
+                sa.select(*columns)
+                .where(db.deliveries.c.dossier_id == dossier_id)
+                .order_by(db.deliveries.c.id)
+            )
+        return [DeliveryView(**r) for r in rows.mappings()]
+
+    @api.post(
+        "/notifications/{delivery_id}/retry",
+        response_model=DeliveryView,
+        tags=["staff"],
+        summary="Send a failed or dead delivery again, now",
+    )
+    async def retry(delivery_id: int, staff: StaffDep) -> DeliveryView:
+        staff.require_role("controller", "head", "ops")
+        async with runtime.sessionmaker() as session, session.begin():
+            row = (
+                (
+                    await session.execute(
+                        sa.select(*columns)
+                        .where(db.deliveries.c.id == delivery_id)
+                        .with_for_update()
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                raise NotFound(f"no delivery {delivery_id}")
+            if row["status"] == "sent":
+                raise Conflict(f"delivery {delivery_id} was sent; it is not sent twice")
+            now = dt.datetime.now(dt.UTC)
+            await session.execute(
+                sa.update(db.deliveries)
+                .where(db.deliveries.c.id == delivery_id)
+                .values(status="pending", next_attempt_at=now)
+            )
+        sender.wake()
+        return DeliveryView(**{**row, "status": "pending", "next_attempt_at": now})
+
+    return api

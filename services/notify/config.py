@@ -1,0 +1,24 @@
+"""Settings of the notify service."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from shared.settings import BaseServiceSettings
+
+
+class NotifySettings(BaseServiceSettings):
+    notify_port: int = 8004
+    notify_batch_size: int = 500
+    # Local time (Asia/Ho_Chi_Minh) at which each office's daily digest is sent, "HH:MM".
+    digest_time: str = "17:00"
+    # How long before a deadline treasury staff are warned, in minutes.
+    deadline_warning_minutes: int = 120
+    webhook_max_attempts: int = 8
+    retry_max_seconds: float = 300.0
+
+    def digest_at(self) -> dt.time:
+        try:
+            return dt.time.fromisoformat(self.digest_time)
+        except ValueError:
+            raise ValueError(f"DIGEST_TIME must be HH:MM, not {self.digest_time!r}") from None

@@ -1,0 +1,85 @@
+"""Who is told what, and when (CONTRACT.md §6): pure rules, no I/O.
+
+Every notice has a key — (dossier, status or warning kind, recipient) — and the delivery
+ledger holds at most one delivery per key, which is what keeps any crash or redelivery from
+sending a mail twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+UNIT_STATUSES = frozenset({"rejected", "returned", "refused", "approved"})
+NOTICE_STATUSES = frozenset({"rejected", "returned", "refused"})
+TERMINAL = frozenset({"rejected", "approved", "refused", "returned"})
+
+
+class Staff(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    email: str
+    role: str
+
+
+class Office(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    treasury_code: str
+    name: str
+    staff: tuple[Staff, ...] = ()
+
+
+class TreasuryDirectory(BaseModel):
+    """The offices-and-staff file named by `TREASURY_DIRECTORY`."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    offices: tuple[Office, ...] = ()
+
+    def office(self, treasury_code: str) -> Office | None:
+        return next((o for o in self.offices if o.treasury_code == treasury_code), None)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One email to write to the ledger."""
+
+    key: str
+    kind: str
+    dossier_id: str
+    recipient: str
+    template: str
+    context: dict[str, Any]
+
+
+def notice_key(dossier_id: str, kind: str, recipient: str) -> str:
+    return f"{dossier_id}|{kind}|{recipient.lower()}"
+
+
+def message_id(key: str, domain: str = "dvc.kbnn.gov.vn") -> str:
+    """A Message-ID derived from the notice key: the same notice always has the same id."""
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
+
+
+def webhook_signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def warning_due(deadline: dt.datetime, now: dt.datetime, warn: dt.timedelta) -> str | None:
+    """`overdue` once the deadline has passed, `deadline_warning` within `warn` of it."""
+    if now >= deadline:
+        return "overdue"
+    if deadline - now <= warn:
+        return "deadline_warning"
+    return None
+
+
+def retry_delay(attempts: int, cap: float) -> dt.timedelta:
+    """Exponential backoff: 2, 4, 8 … seconds, at most `cap`."""
+    return dt.timedelta(seconds=min(cap, 2.0 ** max(1, attempts)))

@@ -1,0 +1,342 @@
+"""Use cases of the notify service: statuses in, deliveries written to the ledger.
+
+Deliveries are rendered when they are written, so a retry sends exactly what was decided;
+the ledger's unique key per (dossier, status or warning kind, recipient) means a redelivered
+status, a republished status or a crash never yields a second delivery.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notify import db, domain
+from services.notify.render import Renderer
+from shared.consumer import Incoming, Item
+from shared.contract import Envelope, StatusChanged, parse_payload
+from shared.contract.deadlines import TZ
+from shared.contract.directory import DirectoryEntry
+from shared.directory import load_entries, store_entry
+from shared.messaging import Outgoing
+
+
+@dataclass
+class Deps:
+    renderer: Renderer
+    offices: domain.TreasuryDirectory
+    webhooks: Sequence[str]
+    clock: Callable[[], dt.datetime]
+    warn: dt.timedelta = dt.timedelta(hours=2)
+    digest_at: dt.time = dt.time(17, 0)
+    wake: Callable[[], None] = lambda: None
+    observe_created: Callable[[str, str], None] = field(default=lambda channel, kind: None)
+
+
+def _local(instant: dt.datetime | None) -> str:
+    return instant.astimezone(TZ).strftime("%H:%M %d/%m/%Y") if instant else ""
+
+
+def _email_row(deps: Deps, notice: domain.Notice, now: dt.datetime) -> dict[str, Any]:
+    rendered = deps.renderer.render(notice.template, notice.context)
+    return {
+        "dedupe_key": notice.key,
+        "channel": "email",
+        "kind": notice.kind,
+        "dossier_id": notice.dossier_id,
+        "recipient": notice.recipient,
+        "subject": rendered.subject,
+        "body_text": rendered.text,
+        "body_html": rendered.html,
+        "body": None,
+        "message_id": domain.message_id(notice.key),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+
+
+def _webhook_row(url: str, status: StatusChanged, body: bytes, now: dt.datetime) -> dict[str, Any]:
+    key = f"{status.dossier_id}|{status.status.value}|{status.sequence}|{url}"
+    return {
+        "dedupe_key": key,
+        "channel": "webhook",
+        "kind": status.status.value,
+        "dossier_id": status.dossier_id,
+        "recipient": url,
+        "subject": None,
+        "body_text": None,
+        "body_html": None,
+        "body": body,
+        "message_id": None,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+
+
+async def write_deliveries(session: AsyncSession, deps: Deps, rows: list[dict[str, Any]]) -> int:
+    """Add deliveries the ledger does not hold yet; how many were new."""
+    if not rows:
+        return 0
+    stmt = (
+        pg_insert(db.deliveries)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(db.deliveries.c.channel, db.deliveries.c.kind)
+    )
+    created = (await session.execute(stmt)).all()
+    for channel, kind in created:
+        deps.observe_created(channel, kind)
+    return len(created)
+
+
+def _context(entry: DirectoryEntry | None, d: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    office = deps.offices.office(entry.treasury_code) if entry else None
+    return {
+        "dossier_id": d["dossier_id"],
+        "dossier_kind": d["dossier_kind"],
+        "unit_code": d["unit_code"],
+        "unit_name": entry.name if entry else d["unit_code"],
+        "treasury_code": entry.treasury_code if entry else "",
+        "office_name": office.name if office else (entry.treasury_code if entry else ""),
+        "received_on": d["first_seen"].astimezone(TZ).strftime("%d/%m/%Y"),
+        "deadline_local": _local(d["deadline"]),
+    }
+
+
+def notices_for(
+    status: StatusChanged, d: dict[str, Any], entry: DirectoryEntry | None, deps: Deps
+) -> list[domain.Notice]:
+    """The emails one status causes: to the unit for outcomes, to its office for reviews."""
+    if status.dossier_kind.value not in ("voucher", "registration") or entry is None:
+        return []
+    context = {
+        **_context(entry, d, deps),
+        "status": status.status.value,
+        "reasons": [r.model_dump() for r in status.reasons],
+        "decided_by": status.decided_by,
+    }
+    value = status.status.value
+    if value in domain.UNIT_STATUSES:
+        template = "notice" if value in domain.NOTICE_STATUSES else "approved"
+        return [
+            domain.Notice(
+                domain.notice_key(status.dossier_id, value, r),
+                value,
+                status.dossier_id,
+                r,
+                template,
+                context,
+            )
+            for r in entry.recipients()
+        ]
+    if value == "in_review":
+        office = deps.offices.office(entry.treasury_code)
+        return [
+            domain.Notice(
+                domain.notice_key(status.dossier_id, value, s.email),
+                value,
+                status.dossier_id,
+                s.email,
+                "staff",
+                {**context, "kind": value},
+            )
+            for s in (office.staff if office else ())
+        ]
+    return []
+
+
+async def handle_statuses(
+    session: AsyncSession, items: Sequence[Item], *, deps: Deps
+) -> list[Outgoing]:
+    now = deps.clock()
+    parsed = [(parse_payload(envelope, StatusChanged), message) for envelope, message in items]
+    entries = await load_entries(session, db.directory, {s.unit_code for s, _ in parsed})
+    ids = sorted({s.dossier_id for s, _ in parsed})
+    known = {
+        r["dossier_id"]: dict(r)
+        for r in (
+            await session.execute(
+                sa.select(db.dossiers).where(db.dossiers.c.dossier_id.in_(ids)).with_for_update()
+            )
+        ).mappings()
+    }
+    fresh: set[str] = set()
+    rows: list[dict[str, Any]] = []
+    for status, message in parsed:
+        d = known.get(status.dossier_id)
+        if d is None:
+            d = known[status.dossier_id] = {
+                "dossier_id": status.dossier_id,
+                "dossier_kind": status.dossier_kind.value,
+                "unit_code": status.unit_code,
+                "treasury_code": None,
+                "status": "",
+                "sequence": 0,
+                "deadline": None,
+                "first_seen": now,
+                "warned": False,
+                "overdue_alerted": False,
+                "reasons": [],
+            }
+            fresh.add(status.dossier_id)
+        entry = entries.get(status.unit_code)
+        if status.sequence >= d["sequence"]:
+            d.update(
+                status=status.status.value,
+                sequence=status.sequence,
+                deadline=status.deadline or d["deadline"],
+                treasury_code=entry.treasury_code if entry else d["treasury_code"],
+                reasons=[r.model_dump() for r in status.reasons],
+            )
+        rows += [_email_row(deps, n, now) for n in notices_for(status, d, entry, deps)]
+        rows += [_webhook_row(url, status, message.value or b"", now) for url in deps.webhooks]
+    for dossier_id, d in known.items():
+        if dossier_id in fresh:
+            await session.execute(sa.insert(db.dossiers).values(**d))
+        else:
+            await session.execute(
+                sa.update(db.dossiers).where(db.dossiers.c.dossier_id == dossier_id).values(**d)
+            )
+    if await write_deliveries(session, deps, rows):
+        deps.wake()
+    return []
+
+
+async def handle_directory(
+    session: AsyncSession, envelope: Envelope, message: Incoming
+) -> list[Outgoing]:
+    del message
+    await store_entry(session, db.directory, DirectoryEntry.model_validate(envelope.payload))
+    return []
+
+
+async def scan_deadlines(session: AsyncSession, *, deps: Deps) -> int:
+    """Warn each office once when a dossier under review nears its deadline, and once more
+    when it is overdue. Returns how many warnings were written."""
+    now = deps.clock()
+    rows = (
+        (
+            await session.execute(
+                sa.select(db.dossiers)
+                .where(
+                    db.dossiers.c.status == "in_review",
+                    db.dossiers.c.deadline.is_not(None),
+                    db.dossiers.c.deadline <= now + deps.warn,
+                    sa.not_(db.dossiers.c.overdue_alerted),
+                )
+                .with_for_update(skip_locked=True)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    units = await load_entries(session, db.directory, {r["unit_code"] for r in rows})
+    deliveries: list[dict[str, Any]] = []
+    for r in rows:
+        kind = domain.warning_due(r["deadline"], now, deps.warn)
+        if kind is None or (kind == "deadline_warning" and r["warned"]):
+            continue
+        entry = units.get(r["unit_code"])
+        office = deps.offices.office(r["treasury_code"] or "")
+        context = {**_context(entry, dict(r), deps), "kind": kind, "status": "in_review"}
+        deliveries += [
+            _email_row(
+                deps,
+                domain.Notice(
+                    domain.notice_key(r["dossier_id"], kind, s.email),
+                    kind,
+                    r["dossier_id"],
+                    s.email,
+                    "staff",
+                    context,
+                ),
+                now,
+            )
+            for s in (office.staff if office else ())
+        ]
+        flags = (
+            {"warned": True}
+            if kind == "deadline_warning"
+            else {"warned": True, "overdue_alerted": True}
+        )
+        await session.execute(
+            sa.update(db.dossiers)
+            .where(db.dossiers.c.dossier_id == r["dossier_id"])
+            .values(**flags)
+        )
+    created = await write_deliveries(session, deps, deliveries)
+    if created:
+        deps.wake()
+    return created
+
+
+async def send_digests(session: AsyncSession, *, deps: Deps) -> int:
+    """Each office's daily digest, once a day, from the configured local time."""
+    now = deps.clock().astimezone(TZ)
+    if now.time() < deps.digest_at:
+        return 0
+    day = now.date().isoformat()
+    rows: list[dict[str, Any]] = []
+    for office in deps.offices.offices:
+        waiting = (
+            (
+                await session.execute(
+                    sa.select(db.dossiers)
+                    .where(
+                        db.dossiers.c.status == "in_review",
+                        db.dossiers.c.treasury_code == office.treasury_code,
+                    )
+                    .order_by(db.dossiers.c.deadline)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        items = [
+            {
+                "dossier_id": w["dossier_id"],
+                "unit_code": w["unit_code"],
+                "deadline_local": _local(w["deadline"]),
+                "overdue": bool(w["deadline"] and w["deadline"] <= now),
+            }
+            for w in waiting
+        ]
+        context = {
+            "kind": "digest",
+            "day": day,
+            "office_name": office.name,
+            "treasury_code": office.treasury_code,
+            "in_review": items,
+        }
+        rows += [
+            _email_row(
+                deps,
+                domain.Notice(
+                    domain.notice_key(f"digest-{office.treasury_code}-{day}", "digest", s.email),
+                    "digest",
+                    f"digest-{office.treasury_code}-{day}",
+                    s.email,
+                    "digest",
+                    context,
+                ),
+                now,
+            )
+            for s in office.staff
+        ]
+    created = await write_deliveries(session, deps, rows)
+    if created:
+        deps.wake()
+    return created

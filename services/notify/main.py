@@ -1,0 +1,118 @@
+"""Composition root of the notify service: `build(settings)` wires everything."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from services.notify import api, db, domain, handlers
+from services.notify.config import NotifySettings
+from services.notify.metrics import NotifyMetrics
+from services.notify.render import Renderer
+from services.notify.sender import Sender, SenderConfig
+from services.notify.smtp import MailTransport
+from shared.logging import configure_logging
+from shared.service import Runtime, build_runtime, make_api, serve
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def load_offices(path: Path | None) -> domain.TreasuryDirectory:
+    if path is None:
+        log.warning("TREASURY_DIRECTORY is not set: no email will go to treasury staff")
+        return domain.TreasuryDirectory()
+    try:
+        return domain.TreasuryDirectory.model_validate_json(path.read_bytes())
+    except (OSError, ValueError) as err:
+        raise SystemExit(f"TREASURY_DIRECTORY {path} cannot be used: {err}") from None
+
+
+async def _watch(runtime: Runtime, deps: handlers.Deps, metrics: NotifyMetrics) -> None:
+    """Deadline warnings, digests and the pending-deliveries gauge, every few seconds."""
+    while True:
+        try:
+            async with runtime.sessionmaker() as session, session.begin():
+                await handlers.scan_deadlines(session, deps=deps)
+                await handlers.send_digests(session, deps=deps)
+            async with runtime.sessionmaker() as session:
+                rows = await session.execute(
+                    sa.select(db.deliveries.c.channel, sa.func.count())
+                    .where(db.deliveries.c.status == "pending")
+                    .group_by(db.deliveries.c.channel)
+                )
+                counts: dict[str, int] = {str(c): int(n) for c, n in rows.tuples().all()}
+            for channel in ("email", "webhook"):
+                metrics.pending.labels(channel).set(counts.get(channel, 0))
+        except Exception:
+            log.exception("deadline and digest scan failed")
+        await asyncio.sleep(5)
+
+
+def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = _now) -> FastAPI:
+    runtime = build_runtime("notify", settings, db.messaging)
+    metrics = NotifyMetrics(runtime.registry)
+    http = httpx.AsyncClient(timeout=10.0)
+    sender = Sender(
+        sessionmaker=runtime.sessionmaker,
+        mail=MailTransport(settings.smtp_host, settings.smtp_port),
+        http=http,
+        config=SenderConfig(
+            sender=settings.smtp_from,
+            webhook_secret=settings.webhook_secret,
+            webhook_max_attempts=settings.webhook_max_attempts,
+            retry_cap_seconds=settings.retry_max_seconds,
+        ),
+        clock=clock,
+        observe=metrics.observe,
+    )
+    deps = handlers.Deps(
+        renderer=Renderer(),
+        offices=load_offices(settings.treasury_directory),
+        webhooks=settings.webhook_urls(),
+        clock=clock,
+        warn=dt.timedelta(minutes=settings.deadline_warning_minutes),
+        digest_at=settings.digest_at(),
+        wake=sender.wake,
+    )
+    runtime.consume(settings.topics.units, handlers.handle_directory, size=200)
+    runtime.consume(
+        settings.topics.status,
+        batch_handler=partial(handlers.handle_statuses, deps=deps),
+        size=settings.notify_batch_size,
+    )
+    runtime.background(sender.run)
+    runtime.background(lambda: _watch(runtime, deps, metrics))
+    runtime.background(lambda: _close_on_exit(http))
+    return make_api(
+        runtime,
+        title="Notify service",
+        description="Emails to units and treasury staff, deadline alerts, portal webhooks.",
+        routers=[api.router(runtime, sender)],
+    )
+
+
+async def _close_on_exit(http: httpx.AsyncClient) -> None:
+    try:
+        await asyncio.Event().wait()
+    finally:
+        with contextlib.suppress(Exception):
+            await http.aclose()
+
+
+def main() -> None:
+    settings = NotifySettings()
+    configure_logging(service="notify", level=settings.log_level, fmt=settings.log_format)
+    serve(build(settings), port=settings.notify_port)

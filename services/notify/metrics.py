@@ -1,0 +1,54 @@
+"""Every metric of the notify service, declared once."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from shared.metrics import LATENCY_BUCKETS
+
+
+class NotifyMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        # Email attempts by kind (rejected … digest) and outcome (sent, failed).
+        self.emails = Counter(
+            "notify_emails_total",
+            "Emails by kind and outcome.",
+            ["kind", "outcome"],
+            registry=registry,
+        )
+        self.webhooks = Counter(
+            "notify_webhooks_total",
+            "Webhook calls by outcome (delivered, failed, dead).",
+            ["outcome"],
+            registry=registry,
+        )
+        # From the delivery's creation in the ledger to its acceptance by the SMTP server or
+        # the portal.
+        self.delivery = Histogram(
+            "notify_delivery_seconds",
+            "Time from notice to delivery.",
+            ["channel"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.pending = Gauge(
+            "notify_pending_deliveries",
+            "Deliveries waiting to be sent or retried.",
+            ["channel"],
+            registry=registry,
+        )
+        self.smtp_failures = Counter(
+            "notify_smtp_failures_total",
+            "SMTP attempts that failed (retried later).",
+            registry=registry,
+        )
+
+    def observe(self, channel: str, kind: str, outcome: str, seconds: float) -> None:
+        if channel == "email":
+            self.emails.labels(kind, outcome).inc()
+            if outcome == "failed":
+                self.smtp_failures.inc()
+        else:
+            self.webhooks.labels(outcome).inc()
+        if outcome in ("sent", "delivered"):
+            self.delivery.labels(channel).observe(seconds)

@@ -1,0 +1,81 @@
+"""Emails from Jinja2 templates: Vietnamese first, English below; plain text and HTML parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+STATUS = {
+    "rejected": ("Không tiếp nhận", "rejected"),
+    "returned": ("Yêu cầu bổ sung hồ sơ", "returned for additions"),
+    "refused": ("Từ chối", "refused"),
+    "approved": ("Chấp thuận", "approved"),
+}
+KIND = {
+    "voucher": ("Chứng từ thanh toán", "payment voucher"),
+    "registration": ("Đăng ký sử dụng dịch vụ công", "registration for the online service"),
+}
+SUBJECTS = {
+    "notice": "[KBNN] Thông báo kết quả hồ sơ {dossier_id}: {status_vi} / "
+    "Result of dossier {dossier_id}: {status_en}",
+    "approved": "[KBNN] Hồ sơ {dossier_id} đã được chấp thuận / Dossier {dossier_id} approved",
+    "in_review": "[KBNN {treasury_code}] Hồ sơ chờ kiểm soát {dossier_id} / "
+    "Dossier {dossier_id} awaits review",
+    "deadline_warning": "[KBNN {treasury_code}] Sắp đến hạn: {dossier_id} / "
+    "Due within two hours: {dossier_id}",
+    "overdue": "[KBNN {treasury_code}] Quá hạn: {dossier_id} / Overdue: {dossier_id}",
+    "digest": "[KBNN {treasury_code}] Tổng hợp ngày {day} / Daily digest {day}",
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+class Renderer:
+    def __init__(self, directory: Path | None = None) -> None:
+        self._env = Environment(
+            loader=FileSystemLoader(directory or Path(__file__).parent / "templates"),
+            autoescape=select_autoescape(["html.j2"]),
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+        )
+
+    def render(self, template: str, context: dict[str, Any]) -> Rendered:
+        kind = context.get("kind", template)
+        status_vi, status_en = STATUS.get(context.get("status", ""), ("", ""))
+        content_vi, content_en = KIND.get(context.get("dossier_kind", ""), ("Hồ sơ", "dossier"))
+        full = {
+            "status_vi": status_vi,
+            "status_en": status_en,
+            "content_vi": content_vi,
+            "content_en": content_en,
+            **context,
+        }
+        return Rendered(
+            subject=SUBJECTS[kind].format(**full),
+            text=self._env.get_template(f"{template}.txt.j2").render(full),
+            html=self._env.get_template(f"{template}.html.j2").render(full),
+        )
+
+
+def email_message(
+    *, sender: str, recipient: str, rendered: Rendered, message_id: str
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = rendered.subject
+    message["Message-ID"] = message_id
+    message["Date"] = formatdate(localtime=False)
+    message.set_content(rendered.text, charset="utf-8")
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    return message

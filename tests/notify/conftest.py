@@ -1,0 +1,230 @@
+"""The notify service as a real process, with its own SMTP server and a webhook receiver."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import json
+import mailbox
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from services.notify import domain
+from shared.contract import StatusChanged, encode, make_envelope
+from shared.contract.directory import EVENT_TYPE, DirectoryEntry, DirectorySigner
+from stack.procs import ManagedProcess, wait_until
+from stack.runner import Endpoints, smtp_answers, smtp_sink
+from tests.support import Namespace, Producer, ServiceProcess, free_port, service_env
+
+WEBHOOK_SECRET = "portal-webhook-secret"
+OFFICE = "0011"
+STAFF = ("ksv1.0011@kbnn.gov.vn", "ksv2.0011@kbnn.gov.vn")
+
+
+class Sink:
+    """A real SMTP server (aiosmtpd) keeping every message in a maildir."""
+
+    def __init__(self, root: Path) -> None:
+        self.port = free_port()
+        self.maildir = root / "mail"
+        self.proc = smtp_sink(self.port, self.maildir, root / "smtp.log")
+
+    def start(self) -> None:
+        self.proc.start(foreground=True)
+        wait_until(
+            lambda: smtp_answers("127.0.0.1", self.port),
+            timeout=30,
+            proc=self.proc,
+            what="the SMTP sink",
+        )
+
+    def stop(self) -> None:
+        self.proc.stop()
+
+    def messages(self) -> list[EmailMessage]:
+        if not self.maildir.exists():
+            return []
+        box = mailbox.Maildir(self.maildir, create=False)
+        found = []
+        for key in box.iterkeys():
+            raw = box.get_bytes(key)
+            message = email.message_from_bytes(raw, policy=email.policy.default)
+            assert isinstance(message, EmailMessage)
+            found.append(message)
+        return found
+
+    def by_message_id(self) -> dict[str, list[EmailMessage]]:
+        index: dict[str, list[EmailMessage]] = {}
+        for m in self.messages():
+            index.setdefault(str(m["Message-ID"]), []).append(m)
+        return index
+
+
+@dataclass
+class Receiver:
+    """A portal's webhook endpoint that checks every call's signature."""
+
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    port: int = field(default_factory=free_port)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        expected = domain.webhook_signature(WEBHOOK_SECRET, body)
+        self.calls.append(
+            {"verified": request.headers.get("X-Signature") == expected, "body": json.loads(body)}
+        )
+        return web.Response(status=204)
+
+
+@dataclass
+class Notify:
+    stack: Endpoints
+    ns: Namespace
+    sink: Sink
+    service: ServiceProcess
+    receiver: Receiver
+
+    async def unit(
+        self, producer: Producer, *, recipients: tuple[str, ...] = (), signer_emails: bool = True
+    ) -> DirectoryEntry:
+        """A unit of office 0011 published to the unit directory."""
+        code = f"1{uuid.uuid4().int % 10**6:06d}"
+        now = dt.datetime.now(dt.UTC)
+        signers = tuple(
+            DirectorySigner(
+                role=role,
+                full_name=name,
+                email=f"{role}.{code}@example.vn" if signer_emails else None,
+                certificate_serial=uuid.uuid4().hex,
+                certificate_pem="-",
+                public_key_pem="-",
+                not_before=now,
+                not_after=now,
+            )
+            for role, name in (
+                ("account_holder", "Nguyễn Văn A"),
+                ("chief_accountant", "Trần Thị B"),
+            )
+        )
+        entry = DirectoryEntry(
+            unit_code=code,
+            name=f"Trường THPT số {code[-2:]}",
+            treasury_code=OFFICE,
+            chapter="422",
+            status="active",
+            signers=signers,
+            notify_emails=recipients or (f"ketoan.{code}@example.vn",),
+            version=1,
+            updated_at=now,
+        )
+        envelope = make_envelope(
+            entry.model_dump(mode="json"),
+            event_type=EVENT_TYPE,
+            event_id=str(uuid.uuid4()),
+            occurred_at=now,
+            source="test",
+        )
+        await producer.send(self.ns.topics.units, envelope, code)
+        return entry
+
+    async def status(
+        self,
+        producer: Producer,
+        entry: DirectoryEntry,
+        dossier_id: str,
+        status: str,
+        sequence: int,
+        **extra: Any,
+    ) -> StatusChanged:
+        payload = StatusChanged.model_validate(
+            {
+                "dossier_id": dossier_id,
+                "dossier_kind": "voucher",
+                "unit_code": entry.unit_code,
+                "status": status,
+                "sequence": sequence,
+                "decided_by": "system",
+                **extra,
+            }
+        )
+        envelope = make_envelope(
+            payload,
+            event_id=str(uuid.uuid4()),
+            occurred_at=dt.datetime.now(dt.UTC),
+            source="vouchers",
+        )
+        await producer.send(self.ns.topics.status, encode(envelope), entry.unit_code)
+        return payload
+
+
+@pytest.fixture(scope="module")
+def notify(
+    stack: Endpoints, ca_file: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Notify]:
+    root = tmp_path_factory.mktemp("notify")
+    ns = Namespace()
+    ns.create(stack.kafka_bootstrap_servers)
+    sink = Sink(root)
+    sink.start()
+    offices = root / "offices.json"
+    offices.write_text(
+        json.dumps(
+            {
+                "offices": [
+                    {
+                        "treasury_code": OFFICE,
+                        "name": "Kho bạc Nhà nước khu vực Lai Châu",
+                        "staff": [{"email": e, "role": "controller"} for e in STAFF],
+                    }
+                ]
+            }
+        )
+    )
+    receiver = Receiver()
+    port = free_port()
+    env = {
+        **service_env(stack, ns, ca_file),
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(sink.port),
+        "SMTP_FROM": "thongbao@kbnn.gov.vn",
+        "TREASURY_DIRECTORY": str(offices),
+        "NOTIFY_PORT": str(port),
+        "PORTAL_WEBHOOKS": f"http://127.0.0.1:{receiver.port}/hook",
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "RETRY_MAX_SECONDS": "4",
+        "DIGEST_TIME": "23:59",
+    }
+    service = ServiceProcess("notify", env, root / "notify.log", port)
+    service.start()
+    yield Notify(stack, ns, sink, service, receiver)
+    service.stop()
+    sink.stop()
+
+
+@pytest.fixture
+async def webhooks(notify: Notify) -> AsyncIterator[Receiver]:
+    app = web.Application()
+    app.router.add_post("/hook", notify.receiver.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", notify.receiver.port)
+    await site.start()
+    yield notify.receiver
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def producer(notify: Notify) -> AsyncIterator[Producer]:
+    async with Producer(notify.stack.kafka_bootstrap_servers) as p:
+        yield p
+
+
+__all__ = ["ManagedProcess"]

@@ -1,0 +1,143 @@
+"""Each email reaches the right people with the right words, once, whatever happens."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from services.notify import domain
+from tests.notify.conftest import OFFICE, STAFF, Notify, Receiver
+from tests.support import Producer, poll
+
+
+def _mine(notify: Notify, dossier: str) -> list:  # type: ignore[type-arg]
+    return [m for m in notify.sink.messages() if dossier in str(m["Subject"])]
+
+
+async def test_each_email_kind_reaches_its_recipients_in_vietnamese_then_english(
+    notify: Notify, producer: Producer, webhooks: Receiver
+) -> None:
+    unit = await notify.unit(producer)
+    await asyncio.sleep(1)
+    reasons = [
+        {
+            "code": "BUDGET_EXCEEDED",
+            "field": "lines[0]",
+            "message": "Vượt dự toán còn lại: còn 10.000.000 đ, đề nghị 12.500.000 đ",
+        }
+    ]
+    cases = {}
+    for status in ("rejected", "returned", "refused", "approved"):
+        dossier = f"CT-{OFFICE}-2026-{uuid.uuid4().int % 10**8:08d}"
+        await notify.status(producer, unit, dossier, "received", 1)
+        await notify.status(
+            producer, unit, dossier, status, 2, reasons=[] if status == "approved" else reasons
+        )
+        cases[status] = dossier
+    review = f"CT-{OFFICE}-2026-{uuid.uuid4().int % 10**8:08d}"
+    await notify.status(
+        producer, unit, review, "in_review", 2, deadline="2026-12-30T16:30:00+07:00"
+    )
+    unit_mail = set(unit.recipients())
+    await poll(
+        lambda: (
+            all(len(_mine(notify, d)) == len(unit_mail) for d in cases.values())
+            and len(_mine(notify, review)) == len(STAFF)
+        ),
+        within=60,
+    )
+    for status, dossier in cases.items():
+        mails = _mine(notify, dossier)
+        assert {str(m["To"]) for m in mails} == unit_mail
+        mail = mails[0]
+        text = mail.get_body(preferencelist=("plain",)).get_content()
+        html = mail.get_body(preferencelist=("html",)).get_content()
+        assert dossier in text
+        assert dossier in html
+        vietnamese, english = text.split("-" * 70)
+        if status == "approved":
+            assert "Chấp thuận".lower() in str(mail["Subject"]).lower()
+            assert "đã được chấp thuận" in vietnamese
+            assert "has been approved" in english
+        else:
+            assert "THÔNG BÁO KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH" in vietnamese
+            assert "Mẫu số 33" in vietnamese
+            assert "BUDGET_EXCEEDED" in vietnamese
+            assert "Vượt dự toán còn lại" in vietnamese
+            assert "Form 33" in english
+        key = domain.notice_key(dossier, status, str(mail["To"]))
+        assert str(mail["Message-ID"]) == domain.message_id(key)
+        assert mail.get_content_charset() in (None, "utf-8")
+    returned = _mine(notify, cases["returned"])[0]
+    returned_text = returned.get_body(preferencelist=("plain",)).get_content()
+    assert "chỉ yêu cầu bổ sung một lần" in returned_text
+    staff_mails = _mine(notify, review)
+    assert {str(m["To"]) for m in staff_mails} == set(STAFF)
+    staff_text = staff_mails[0].get_body(preferencelist=("plain",)).get_content()
+    assert "chờ kiểm soát viên" in staff_text
+    assert "waiting for an officer" in staff_text
+    assert "16:30 30/12/2026" in staff_text
+    # Every status went to the portal's webhook too, signed.
+    await poll(lambda: len(webhooks.calls) >= 9, within=30)
+    assert all(call["verified"] for call in webhooks.calls)
+    assert {c["body"]["payload"]["dossier_id"] for c in webhooks.calls} >= set(cases.values())
+
+
+async def test_a_republished_status_is_not_mailed_again(
+    notify: Notify, producer: Producer, webhooks: Receiver
+) -> None:
+    unit = await notify.unit(producer, recipients=("one@example.vn",), signer_emails=False)
+    await asyncio.sleep(1)
+    dossier = f"CT-{OFFICE}-2026-{uuid.uuid4().int % 10**8:08d}"
+    for _ in range(3):
+        await notify.status(producer, unit, dossier, "approved", 2)
+    marker = f"CT-{OFFICE}-2026-{uuid.uuid4().int % 10**8:08d}"
+    await notify.status(producer, unit, marker, "approved", 2)
+    await poll(lambda: len(_mine(notify, marker)) == 1, within=30)
+    assert len(_mine(notify, dossier)) == 1
+
+
+async def _run(notify: Notify, producer: Producer, count: int) -> tuple[set[str], dict[str, int]]:
+    unit = await notify.unit(producer, recipients=("ketoan@example.vn",), signer_emails=False)
+    await asyncio.sleep(1)
+    dossiers = [f"CT-{OFFICE}-2026-{uuid.uuid4().int % 10**8:08d}" for _ in range(count)]
+    expected = {
+        domain.message_id(domain.notice_key(d, "approved", "ketoan@example.vn")) for d in dossiers
+    }
+    for d in dossiers:
+        await notify.status(producer, unit, d, "approved", 2)
+    return expected, {}
+
+
+def _delivered(notify: Notify, expected: set[str]) -> dict[str, int]:
+    return {k: len(v) for k, v in notify.sink.by_message_id().items() if k in expected}
+
+
+async def test_mail_held_while_the_smtp_server_is_down_arrives_exactly_once(
+    notify: Notify, producer: Producer, webhooks: Receiver
+) -> None:
+    expected, _ = await _run(notify, producer, 1000)
+    await poll(lambda: len(_delivered(notify, expected)) >= 100, within=60, every=0.2)
+    notify.sink.stop()
+    down_at = len(_delivered(notify, expected))
+    await asyncio.sleep(30)
+    notify.sink.start()
+    await poll(lambda: len(_delivered(notify, expected)) == 1000, within=120, every=1)
+    counts = _delivered(notify, expected)
+    assert down_at < 1000
+    assert set(counts.values()) == {1}
+    assert notify.service.metric("notify_smtp_failures_total") > 0
+
+
+async def test_a_killed_worker_sends_no_mail_twice_and_misses_none(
+    notify: Notify, producer: Producer, webhooks: Receiver
+) -> None:
+    expected, _ = await _run(notify, producer, 1000)
+    await poll(lambda: len(_delivered(notify, expected)) >= 150, within=60, every=0.1)
+    notify.service.kill()
+    killed_at = len(_delivered(notify, expected))
+    notify.service.start()
+    await poll(lambda: len(_delivered(notify, expected)) == 1000, within=120, every=1)
+    counts = _delivered(notify, expected)
+    assert killed_at < 1000
+    assert set(counts.values()) == {1}
