@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: help venv tools run test lint fmt typecheck pytest stack-up stack-down stack-status clean
 
 help:
-	@echo "make run     start the local stack (Kafka, PostgreSQL, SMTP sink); Ctrl-C stops it"
+	@echo "make run     the stack, the four services, Prometheus and a demo workload; Ctrl-C stops it"
 	@echo "make test    ruff, mypy --strict and the whole pytest suite against the real stack"
 	@echo "make stack-up | stack-down | stack-status   the stack in the background"
 	@echo "make fmt     format the code"
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 run: venv
-	$(BIN)/python -m stack up
+	$(BIN)/python -m stack run
 
 test: venv tools lint typecheck pytest
 

@@ -72,6 +72,18 @@ def up(
     console.print("Stopped.")
 
 
+@cli.command("run")
+def run_all() -> None:
+    """Everything `make run` starts: stack, services, Prometheus, demo; Ctrl-C stops it all."""
+    from stack.run import run
+
+    try:
+        raise typer.Exit(run(console))
+    except StackError as err:
+        console.print(f"[bold red]Could not start:[/] {err}")
+        raise typer.Exit(1) from None
+
+
 @cli.command()
 def down() -> None:
     """Stop a stack started earlier (from var/stack.json)."""

@@ -31,6 +31,20 @@ class StackSettings(BaseSettings):
     pg_os_user: str = "dvcpg"
     smtp_port: int = 1025
     ready_timeout: float = 90.0
+    # The services' HTTP ports, and Prometheus's (when Debian's `prometheus` is installed).
+    registration_port: int = 8001
+    vouchers_port: int = 8002
+    control_port: int = 8003
+    notify_port: int = 8004
+    prometheus_port: int = 9090
+
+    def service_ports(self) -> dict[str, int]:
+        return {
+            "registration": self.registration_port,
+            "vouchers": self.vouchers_port,
+            "control": self.control_port,
+            "notify": self.notify_port,
+        }
 
 
 class ExternalServices(BaseSettings):

@@ -152,6 +152,14 @@ class Stack:
             s.smtp_port, (s.var_dir / "mail").resolve(), s.var_dir / "log" / "smtp.log"
         )
 
+    def start(self, proc: ManagedProcess, foreground: bool) -> None:
+        """Start `proc` as part of the stack: stopped with it, listed in var/stack.json."""
+        self._start(proc, foreground)
+
+    def save(self, endpoints: Endpoints, *, foreground: bool) -> None:
+        endpoints.started = {p.name: p.pid for p in self.procs if p.pid}
+        self._write_state(endpoints, foreground=foreground)
+
     def _start(self, proc: ManagedProcess, foreground: bool) -> None:
         proc.start(foreground=foreground)
         self.procs.append(proc)
@@ -187,7 +195,16 @@ class Stack:
             return []
         stopped = []
         started = state.get("started")
-        order = ["smtp", "postgres", "kafka"]
+        order = [
+            "prometheus",
+            "notify",
+            "control",
+            "vouchers",
+            "registration",
+            "smtp",
+            "postgres",
+            "kafka",
+        ]
         if isinstance(started, dict):
             for name in sorted(started, key=lambda n: order.index(n) if n in order else -1):
                 sig = signal.SIGINT if name == "postgres" else signal.SIGTERM

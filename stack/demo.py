@@ -1,0 +1,402 @@
+"""The demo workload of `make run`: units register, budgets arrive, vouchers flow.
+
+A realistic mix: mostly valid vouchers, some rejected at intake, returned for additions,
+refused by spending control, held for an officer (whom the demo plays, through the staff API),
+and advances later settled. It reports what happened and how fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+import psycopg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shared.auth import issue_staff_token
+from shared.contract import (
+    Envelope,
+    PaymentMethod,
+    ReasonCode,
+    SpendingType,
+    encode,
+)
+from shared.db import sync_url
+from shared.settings import TopicSettings
+from testkit import CASH_ECONOMIC_CODES, Testbed, UnitKit, invalid_voucher
+
+OFFICES = {
+    "0011": "Kho bạc Nhà nước khu vực Lai Châu",
+    "0012": "Kho bạc Nhà nước khu vực Hà Nội",
+    "0013": "Kho bạc Nhà nước khu vực TP. Hồ Chí Minh",
+}
+TERMINAL = {"rejected", "approved", "refused", "returned"}
+INTAKE_FAULTS = (
+    ReasonCode.TOTAL_MISMATCH,
+    ReasonCode.PAYEE_MISSING,
+    ReasonCode.SIGNATURE_INVALID,
+    ReasonCode.CERTIFICATE_INVALID,
+    ReasonCode.CODE_INVALID,
+)
+
+
+def offices_document() -> dict[str, Any]:
+    return {
+        "offices": [
+            {
+                "treasury_code": code,
+                "name": name,
+                "staff": [
+                    {"email": f"kiemsoat.{code}@kbnn.gov.vn", "role": "controller"},
+                    {"email": f"lanhdao.{code}@kbnn.gov.vn", "role": "head"},
+                ],
+            }
+            for code, name in OFFICES.items()
+        ]
+    }
+
+
+@dataclass
+class Endpoints:
+    bootstrap: str
+    database_url: str
+    topics: TopicSettings
+    registration_url: str
+    control_url: str
+    staff_secret: str
+    approval: str
+
+
+@dataclass
+class Summary:
+    submitted: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    reviewed: int = 0
+    seconds: float = 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    def table(self) -> Table:
+        table = Table(title=f"Demo: {self.submitted} vouchers", show_header=True)
+        table.add_column("final status")
+        table.add_column("count", justify="right")
+        table.add_column("reasons")
+        for status, count in self.statuses.most_common():
+            reasons = ", ".join(
+                f"{code} {n}"
+                for code, n in self.reasons.most_common()
+                if code.startswith(f"{status}:")
+            ).replace(f"{status}:", "")
+            table.add_row(status, str(count), reasons)
+        return table
+
+    def lines(self) -> list[str]:
+        rate = sum(self.statuses.values()) / self.seconds if self.seconds else 0.0
+        return [
+            f"Throughput: {rate:.0f} vouchers/s to a final status ({self.seconds:.1f} s in all).",
+            f"Latency from submission to final status, decided without an officer: "
+            f"p50 {self.percentile(0.5) * 1000:.0f} ms, p95 {self.percentile(0.95) * 1000:.0f} ms, "
+            f"p99 {self.percentile(0.99) * 1000:.0f} ms ({len(self.latencies)} vouchers).",
+            f"Held for an officer and decided by the demo's officer: {self.reviewed}.",
+        ]
+
+
+class StatusWatch:
+    """Reads the status topic in the background and remembers each dossier's events."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self._consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        self.events: dict[str, list[dict[str, Any]]] = {}
+        self.arrived: dict[str, float] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._read())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._consumer.stop()
+
+    async def _read(self) -> None:
+        async for record in self._consumer:
+            payload = orjson.loads(record.value).get("payload", {})
+            dossier = payload.get("dossier_id")
+            if isinstance(dossier, str):
+                self.events.setdefault(dossier, []).append(payload)
+                if payload.get("status") in TERMINAL:
+                    self.arrived.setdefault(dossier, time.monotonic())
+
+    def final(self, dossier: str) -> dict[str, Any] | None:
+        for event in self.events.get(dossier, []):
+            if event["status"] in TERMINAL:
+                return event
+        return None
+
+    def has(self, dossier: str, status: str) -> bool:
+        return any(e["status"] == status for e in self.events.get(dossier, []))
+
+
+async def _wait(predicate: Any, within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"demo: {what} did not happen within {within:.0f} s")
+        await asyncio.sleep(0.2)
+
+
+class Demo:
+    def __init__(self, bed: Testbed, endpoints: Endpoints, console: Console) -> None:
+        self.bed, self.at, self.console = bed, endpoints, console
+        self.rng = random.Random(bed.seed)  # noqa: S311 - a workload mix, not a secret
+        self.units: list[UnitKit] = []
+
+    def _token(self, office: str, role: str = "controller") -> dict[str, str]:
+        token = issue_staff_token(
+            secret=self.at.staff_secret,
+            sub=f"demo.{role}.{office}",
+            role=role,
+            treasury_code=office,
+            now=dt.datetime.now(dt.UTC),
+            ttl=dt.timedelta(hours=8),
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    async def _send(
+        self,
+        producer: AIOKafkaProducer,
+        topic: str,
+        messages: Iterable[tuple[Envelope | bytes, str]],
+    ) -> None:
+        pending = [
+            await producer.send(topic, m if isinstance(m, bytes) else encode(m), key=key.encode())
+            for m, key in messages
+        ]
+        await asyncio.gather(*pending)
+
+    def _directory_size(self) -> int:
+        dsn = sync_url(self.at.database_url).replace("postgresql+psycopg", "postgresql")
+        with psycopg.connect(dsn) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM vouchers.unit_directory WHERE unit_code = ANY(%s)",
+                ([u.code for u in self.units],),
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    async def setup(self, producer: AIOKafkaProducer, watch: StatusWatch, units: int) -> None:
+        """Units register (approved by the demo's officers when approval is manual) and
+        receive their budget estimates."""
+        offices = list(OFFICES)
+        self.units = [
+            self.bed.unit(treasury_code=offices[i % len(offices)], budget_line_count=2)
+            for i in range(units)
+        ]
+        registrations = [(u.registration(), u.code) for u in self.units]
+        await self._send(producer, self.at.topics.registrations, registrations)
+        ids = [r.payload["dossier_id"] for r, _ in registrations]
+        if self.at.approval == "manual":
+            await _wait(
+                lambda: all(watch.has(d, "in_review") for d in ids),
+                60,
+                "registrations reaching review",
+            )
+            async with httpx.AsyncClient(base_url=self.at.registration_url) as http:
+                for (registration, _), unit in zip(registrations, self.units, strict=True):
+                    answer = await http.post(
+                        f"/registrations/{registration.payload['dossier_id']}/decision",
+                        json={"decision": "approve"},
+                        headers=self._token(unit.treasury_code),
+                    )
+                    answer.raise_for_status()
+        await _wait(
+            lambda: all(watch.has(d, "approved") for d in ids), 60, "registrations being approved"
+        )
+        await _wait(
+            lambda: self._directory_size() == len(self.units),
+            60,
+            "the unit directory reaching the vouchers service",
+        )
+        allocations = []
+        for i, unit in enumerate(self.units):
+            amount = 60_000_000 if i % 10 == 9 else 20_000_000_000
+            allocations += [(a, unit.code) for a in unit.allocations(amount=amount)]
+        await self._send(producer, self.at.topics.allocations, allocations)
+        allocation_ids = [a.payload["allocation_id"] for a, _ in allocations]
+        await _wait(
+            lambda: all(watch.has(a, "approved") for a in allocation_ids), 60, "budget allocations"
+        )
+
+    def workload(self, count: int) -> tuple[list[tuple[Envelope | bytes, str]], list[Envelope]]:
+        """The vouchers to submit, and the advances whose settlements follow once approved."""
+        work: list[tuple[Envelope | bytes, str]] = []
+        advances: list[Envelope] = []
+        for i in range(count):
+            unit = self.units[i % len(self.units)]
+            roll = self.rng.random()
+            if roll < 0.05:
+                faulty = invalid_voucher(unit, INTAKE_FAULTS[i % len(INTAKE_FAULTS)])
+                work.append((faulty.raw, unit.code))
+                continue
+            if roll < 0.08:
+                envelope = unit.voucher(total_amount=80_000_000, contract=False)
+            elif roll < 0.10:
+                envelope = unit.voucher(
+                    payment_method=PaymentMethod.CASH,
+                    economic_codes=("6551",),
+                    total_amount=5_000_000,
+                )
+            elif roll < 0.13:
+                envelope = unit.voucher(
+                    total_amount=self.rng.choice((1_200_000_000, 2_500_000_000))
+                )
+            elif roll < 0.18:
+                envelope = unit.voucher(spending_type=SpendingType.ADVANCE, total_amount=30_000_000)
+                advances.append(envelope)
+            elif roll < 0.22:
+                envelope = unit.voucher(
+                    payment_method=PaymentMethod.CASH, economic_codes=tuple(CASH_ECONOMIC_CODES)
+                )
+            else:
+                envelope = unit.voucher()
+            work.append((envelope, unit.code))
+        return work, advances
+
+    async def officers(
+        self, watch: StatusWatch, dossiers: dict[str, UnitKit], decided: set[str]
+    ) -> None:
+        """The demo's officers: approve most vouchers held for review, refuse a few."""
+        async with httpx.AsyncClient(base_url=self.at.control_url) as http:
+            while True:
+                for dossier, unit in list(dossiers.items()):
+                    if dossier in decided or not watch.has(dossier, "in_review"):
+                        continue
+                    refuse = self.rng.random() < 0.2
+                    body: dict[str, Any] = {"decision": "refuse" if refuse else "approve"}
+                    if refuse:
+                        body["reasons"] = [
+                            {
+                                "code": "CONTENT_NOT_JUSTIFIED",
+                                "message": "Nội dung chi chưa đủ căn cứ",
+                            }
+                        ]
+                    answer = await http.post(
+                        f"/reviews/{dossier}/decision",
+                        json=body,
+                        headers=self._token(unit.treasury_code, "head"),
+                    )
+                    if answer.status_code in (200, 409):
+                        decided.add(dossier)
+                await asyncio.sleep(0.5)
+
+    async def run(self, count: int) -> Summary:
+        summary = Summary()
+        watch = StatusWatch(self.at.bootstrap, self.at.topics.status)
+        producer = AIOKafkaProducer(bootstrap_servers=self.at.bootstrap, acks="all", linger_ms=5)
+        await watch.start()
+        await producer.start()
+        try:
+            with self.console.status("Demo: units register and receive their budgets…"):
+                await self.setup(producer, watch, max(6, min(60, count // 40)))
+            work, advances = self.workload(count)
+            owners = {_dossier(m): self.units[i % len(self.units)] for i, (m, _) in enumerate(work)}
+            sent_at: dict[str, float] = {}
+            decided: set[str] = set()
+            officer = asyncio.create_task(self.officers(watch, owners, decided))
+            began = time.monotonic()
+            with Progress(
+                TextColumn("[bold]Demo vouchers"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[detail]}"),
+                TimeElapsedColumn(),
+                console=self.console,
+            ) as bar:
+                task = bar.add_task("demo", total=count + len(advances), detail="")
+                for chunk in range(0, len(work), 200):
+                    part = work[chunk : chunk + 200]
+                    now = time.monotonic()
+                    sent_at.update((_dossier(m), now) for m, _ in part)
+                    await self._send(producer, self.at.topics.vouchers, part)
+                    bar.update(task, completed=sum(1 for d in sent_at if watch.final(d)))
+                settled: set[str] = set()
+                deadline = time.monotonic() + 300
+                while time.monotonic() < deadline:
+                    for advance in advances:
+                        advance_id = advance.payload["dossier_id"]
+                        final = watch.final(advance_id)
+                        if advance_id in settled or not final or final["status"] != "approved":
+                            continue
+                        unit = owners[advance_id]
+                        settlement = unit.settlement(advance)
+                        settled.add(advance_id)
+                        owners[settlement.payload["dossier_id"]] = unit
+                        sent_at[settlement.payload["dossier_id"]] = time.monotonic()
+                        await self._send(
+                            producer, self.at.topics.vouchers, [(settlement, unit.code)]
+                        )
+                    done = sum(1 for d in sent_at if watch.final(d))
+                    open_advances = sum(
+                        1 for a in advances if not watch.final(a.payload["dossier_id"])
+                    )
+                    bar.update(
+                        task,
+                        completed=done,
+                        total=len(sent_at) + open_advances,
+                        detail=f"{len(decided)} decided by officers",
+                    )
+                    if done == len(sent_at) and not open_advances:
+                        break
+                    await asyncio.sleep(0.25)
+            officer.cancel()
+            await asyncio.gather(officer, return_exceptions=True)
+            summary.seconds = time.monotonic() - began
+            summary.submitted = len(sent_at)
+            summary.reviewed = len(decided)
+            for dossier, sent in sent_at.items():
+                final = watch.final(dossier)
+                if final is None:
+                    summary.statuses["(no final status)"] += 1
+                    continue
+                summary.statuses[final["status"]] += 1
+                for reason in final.get("reasons") or []:
+                    summary.reasons[f"{final['status']}:{reason['code']}"] += 1
+                if dossier not in decided:
+                    summary.latencies.append(watch.arrived[dossier] - sent)
+        finally:
+            await producer.stop()
+            await watch.stop()
+        return summary
+
+
+def _dossier(message: Envelope | bytes) -> str:
+    if isinstance(message, Envelope):
+        return str(message.payload["dossier_id"])
+    try:
+        found = orjson.loads(message).get("payload", {}).get("dossier_id")
+    except (orjson.JSONDecodeError, AttributeError):
+        found = None
+    return str(found) if found else f"raw:{hash(message)}"

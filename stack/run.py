@@ -1,0 +1,134 @@
+"""`make run`: the stack, the four services, Prometheus when installed, and the demo workload.
+
+Serves until Ctrl-C, then stops every process it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from rich.console import Console
+from rich.table import Table
+
+from shared.settings import TopicSettings
+from stack import apps, demo
+from stack.config import ExternalServices, StackSettings
+from stack.runner import Stack, run_until_signalled
+from testkit import ICT, Testbed
+
+
+class RunSettings(BaseSettings):
+    """The contract's variables `make run` honours, and the demo's size."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    demo_vouchers: int = Field(default=2000, ge=0)
+    registration_approval: str = "manual"
+    staff_jwt_secret: str = ""
+    portal_api_keys: str = ""
+    trusted_ca_file: Path | None = None
+    treasury_directory: Path | None = None
+    topics: TopicSettings = Field(default_factory=TopicSettings)
+
+
+def _demo_files(settings: StackSettings, run: RunSettings, bed: Testbed) -> dict[str, str]:
+    """What the services need and the environment did not give: a CA (the demo's own, whose
+    certificates its units sign with), an offices file, secrets."""
+    home = settings.var_dir / "demo"
+    home.mkdir(parents=True, exist_ok=True)
+    env = {"REGISTRATION_APPROVAL": run.registration_approval}
+    if run.trusted_ca_file is None:
+        bundle = home / "trusted-ca.pem"
+        bed.ca.write_bundle(bundle)
+        env["TRUSTED_CA_FILE"] = str(bundle.resolve())
+    if run.treasury_directory is None:
+        offices = home / "offices.json"
+        offices.write_text(json.dumps(demo.offices_document(), ensure_ascii=False, indent=2))
+        env["TREASURY_DIRECTORY"] = str(offices.resolve())
+    env["STAFF_JWT_SECRET"] = run.staff_jwt_secret or secrets.token_urlsafe(32)
+    env["PORTAL_API_KEYS"] = run.portal_api_keys or f"demo-{secrets.token_hex(8)}"
+    return env
+
+
+def run(console: Console) -> int:
+    settings, external, options = StackSettings(), ExternalServices(), RunSettings()
+    stack = Stack(settings, external)
+    with console.status("Starting the stack…") as status:
+        endpoints = stack.up(foreground=True, progress=lambda m: status.update(m))
+        bed = Testbed(now=dt.datetime.now(ICT))
+        env = {**endpoints.environment(), **_demo_files(settings, options, bed)}
+        try:
+            started = []
+            for name, port in settings.service_ports().items():
+                status.update(f"Starting the {name} service on port {port}")
+                proc = apps.service_process(name, port, env, settings)
+                stack.start(proc, foreground=True)
+                started.append((proc, port))
+            for proc, port in started:
+                apps.wait_service(proc, port, settings.ready_timeout)
+            prometheus = apps.prometheus_process(settings)
+            if prometheus is not None:
+                stack.start(prometheus, foreground=True)
+            stack.save(endpoints, foreground=True)
+        except BaseException:
+            stack.stop_started()
+            raise
+    console.print(
+        _where(
+            settings,
+            endpoints.kafka_bootstrap_servers,
+            endpoints.database_url,
+            endpoints.mail_dir,
+            prometheus is not None,
+        )
+    )
+    if options.demo_vouchers:
+        workload = demo.Demo(
+            bed,
+            demo.Endpoints(
+                bootstrap=endpoints.kafka_bootstrap_servers,
+                database_url=endpoints.database_url,
+                topics=options.topics,
+                registration_url=f"http://127.0.0.1:{settings.registration_port}",
+                control_url=f"http://127.0.0.1:{settings.control_port}",
+                staff_secret=env["STAFF_JWT_SECRET"],
+                approval=options.registration_approval,
+            ),
+            console,
+        )
+        try:
+            summary = asyncio.run(workload.run(options.demo_vouchers))
+        except (TimeoutError, OSError) as err:
+            console.print(f"[bold red]The demo workload stopped:[/] {err}")
+        else:
+            console.print(summary.table())
+            for line in summary.lines():
+                console.print(line)
+    console.print(f"Portal API key for this run: {env['PORTAL_API_KEYS'].split(',')[0]}")
+    console.print("Serving. Press [bold]Ctrl-C[/] to stop.")
+    run_until_signalled(stack)
+    console.print("Stopped.")
+    return 0
+
+
+def _where(
+    settings: StackSettings, kafka: str, database: str, mail: str | None, prometheus: bool
+) -> Table:
+    table = Table(title="DVC vouchers: where everything listens", show_header=True)
+    table.add_column("part")
+    table.add_column("address")
+    table.add_row("Kafka", kafka)
+    table.add_row("PostgreSQL", database)
+    table.add_row("Emails (SMTP sink)", f"maildir {mail}" if mail else "external SMTP server")
+    for name, port in settings.service_ports().items():
+        table.add_row(f"{name} service", f"http://127.0.0.1:{port}/docs  (metrics: /metrics)")
+    if prometheus:
+        table.add_row("Prometheus", f"http://127.0.0.1:{settings.prometheus_port}")
+    table.add_row("Logs", str((settings.var_dir / "log").resolve()))
+    return table
