@@ -4,11 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv tools run test lint fmt typecheck pytest stack-up stack-down stack-status clean
+.PHONY: help venv tools run test bench lint fmt typecheck pytest stack-up stack-down stack-status clean
 
 help:
 	@echo "make run     the stack, the four services, Prometheus and a demo workload; Ctrl-C stops it"
 	@echo "make test    ruff, mypy --strict and the whole pytest suite against the real stack"
+	@echo "make bench   throughput and latency of the pipeline (BENCH_SIZE=500000 for a year-end day)"
 	@echo "make stack-up | stack-down | stack-status   the stack in the background"
 	@echo "make fmt     format the code"
 
@@ -45,6 +46,10 @@ typecheck: venv
 
 pytest: venv
 	$(BIN)/pytest
+
+# A quick run (BENCH_SIZE=20000); BENCH_SIZE=500000 make bench for a whole year-end day.
+bench: venv
+	$(BIN)/python -m bench
 
 stack-up: venv
 	$(BIN)/python -m stack up --detach

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Annotated
 
 import psutil
@@ -82,6 +83,20 @@ def run_all() -> None:
     except StackError as err:
         console.print(f"[bold red]Could not start:[/] {err}")
         raise typer.Exit(1) from None
+
+
+@cli.command()
+def snapshot(
+    out: Annotated[Path, typer.Option(help="Where to write the PNG.")] = Path("docs/dashboard.png"),
+    prometheus: Annotated[str, typer.Option(help="Prometheus to query.")] = (
+        "http://127.0.0.1:9090"
+    ),
+    minutes: Annotated[float, typer.Option(help="How far back to draw.")] = 10.0,
+) -> None:
+    """Draw the dashboard's panels from Prometheus query results into a PNG."""
+    from stack.snapshot import render
+
+    console.print(f"Wrote {render(prometheus, out, minutes=minutes)}")
 
 
 @cli.command()

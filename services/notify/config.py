@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from pydantic import Field
+
 from shared.settings import BaseServiceSettings
 
 
@@ -14,6 +16,8 @@ class NotifySettings(BaseServiceSettings):
     digest_time: str = "17:00"
     # How long before a deadline treasury staff are warned, in minutes.
     deadline_warning_minutes: int = 120
+    # Deliveries sent at once, each sender with its own SMTP connection.
+    notify_senders: int = Field(default=4, ge=1, le=32)
     webhook_max_attempts: int = 8
     retry_max_seconds: float = 300.0
 

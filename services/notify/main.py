@@ -65,19 +65,29 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = _now) 
     runtime = build_runtime("notify", settings, db.messaging)
     metrics = NotifyMetrics(runtime.registry)
     http = httpx.AsyncClient(timeout=10.0)
-    sender = Sender(
-        sessionmaker=runtime.sessionmaker,
-        mail=MailTransport(settings.smtp_host, settings.smtp_port),
-        http=http,
-        config=SenderConfig(
-            sender=settings.smtp_from,
-            webhook_secret=settings.webhook_secret,
-            webhook_max_attempts=settings.webhook_max_attempts,
-            retry_cap_seconds=settings.retry_max_seconds,
-        ),
-        clock=clock,
-        observe=metrics.observe,
+    config = SenderConfig(
+        sender=settings.smtp_from,
+        webhook_secret=settings.webhook_secret,
+        webhook_max_attempts=settings.webhook_max_attempts,
+        retry_cap_seconds=settings.retry_max_seconds,
     )
+    # Several senders, each with its own SMTP connection, share the ledger (SKIP LOCKED).
+    senders = [
+        Sender(
+            sessionmaker=runtime.sessionmaker,
+            mail=MailTransport(settings.smtp_host, settings.smtp_port),
+            http=http,
+            config=config,
+            clock=clock,
+            observe=metrics.observe,
+        )
+        for _ in range(settings.notify_senders)
+    ]
+
+    def wake_all() -> None:
+        for each in senders:
+            each.wake()
+
     deps = handlers.Deps(
         renderer=Renderer(),
         offices=load_offices(settings.treasury_directory),
@@ -85,7 +95,7 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = _now) 
         clock=clock,
         warn=dt.timedelta(minutes=settings.deadline_warning_minutes),
         digest_at=settings.digest_at(),
-        wake=sender.wake,
+        wake=wake_all,
     )
     runtime.consume(settings.topics.units, handlers.handle_directory, size=200)
     runtime.consume(
@@ -93,14 +103,15 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = _now) 
         batch_handler=partial(handlers.handle_statuses, deps=deps),
         size=settings.notify_batch_size,
     )
-    runtime.background(sender.run)
+    for each in senders:
+        runtime.background(each.run)
     runtime.background(lambda: _watch(runtime, deps, metrics))
     runtime.background(lambda: _close_on_exit(http))
     return make_api(
         runtime,
         title="Notify service",
         description="Emails to units and treasury staff, deadline alerts, portal webhooks.",
-        routers=[api.router(runtime, sender)],
+        routers=[api.router(runtime, senders[0])],
     )
 
 
