@@ -138,6 +138,39 @@ async def commit_amount(session: AsyncSession, key: LineKey, amount: int, now: d
         raise CommitmentRefused(f"line {key} cannot take {amount} more")
 
 
+async def commit_amounts(
+    session: AsyncSession, deltas: dict[LineKey, int], now: dt.datetime
+) -> None:
+    """`commit_amount` for many lines in one statement: all of them, or nothing."""
+    if not deltas:
+        return
+    if len(deltas) == 1:
+        [(key, amount)] = deltas.items()
+        await commit_amount(session, key, amount, now)
+        return
+    incoming = sa.values(
+        sa.column("unit_code", sa.Text()),
+        sa.column("fiscal_year", sa.Integer()),
+        sa.column("chapter", sa.Text()),
+        sa.column("sector_code", sa.Text()),
+        sa.column("source_code", sa.Text()),
+        sa.column("amount", sa.BigInteger()),
+        name="incoming",
+    ).data([(*key, amount) for key, amount in sorted(deltas.items())])
+    b = budget_lines
+    updated = await session.execute(
+        sa.update(b)
+        .where(
+            *(b.c[n] == incoming.c[n] for n in LINE_COLUMNS),
+            b.c.committed + incoming.c.amount <= b.c.allocated,
+        )
+        .values(committed=b.c.committed + incoming.c.amount, updated_at=now)
+        .returning(b.c.unit_code)
+    )
+    if len(updated.all()) != len(deltas):
+        raise CommitmentRefused("a budget line cannot take what the batch commits to it")
+
+
 async def change_allocation(
     session: AsyncSession, key: LineKey, delta: int, now: dt.datetime
 ) -> LineState | None:

@@ -108,8 +108,7 @@ async def _write_ledger(session: AsyncSession, ledger: domain.Ledger, now: dt.da
             for a in ledger.new_advances
         ],
     )
-    for key, amount in sorted(ledger.line_deltas.items()):
-        await db.commit_amount(session, key, amount, now)
+    await db.commit_amounts(session, dict(ledger.line_deltas), now)
     for advance_id, amount in sorted(ledger.settled.items()):
         await db.settle(session, advance_id, amount)
     for contract, amount in sorted(ledger.paid.items()):

@@ -173,7 +173,6 @@ async def handle_statuses(
             )
         ).mappings()
     }
-    fresh: set[str] = set()
     rows: list[dict[str, Any]] = []
     for status, message in parsed:
         d = known.get(status.dossier_id)
@@ -191,7 +190,6 @@ async def handle_statuses(
                 "overdue_alerted": False,
                 "reasons": [],
             }
-            fresh.add(status.dossier_id)
         entry = entries.get(status.unit_code)
         if status.sequence >= d["sequence"]:
             d.update(
@@ -203,13 +201,18 @@ async def handle_statuses(
             )
         rows += [_email_row(deps, n, now) for n in notices_for(status, d, entry, deps)]
         rows += [_webhook_row(url, status, message.value or b"", now) for url in deps.webhooks]
-    for dossier_id, d in known.items():
-        if dossier_id in fresh:
-            await session.execute(sa.insert(db.dossiers).values(**d))
-        else:
-            await session.execute(
-                sa.update(db.dossiers).where(db.dossiers.c.dossier_id == dossier_id).values(**d)
+    if known:
+        upsert = pg_insert(db.dossiers).values(list(known.values()))
+        await session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=["dossier_id"],
+                set_={
+                    c.name: upsert.excluded[c.name]
+                    for c in db.dossiers.columns
+                    if c.name not in ("dossier_id", "first_seen")
+                },
             )
+        )
     if await write_deliveries(session, deps, rows):
         deps.wake()
     return []

@@ -90,18 +90,35 @@ async def insert_dossiers(session: AsyncSession, rows: Sequence[Dossier]) -> Non
 
 
 async def update_dossiers(session: AsyncSession, rows: Sequence[Dossier]) -> None:
-    for d in rows:
-        await session.execute(
-            sa.update(dossiers)
-            .where(dossiers.c.dossier_id == d.dossier_id)
-            .values(
-                status=d.status,
-                sequence=d.sequence,
-                reasons=d.reasons,
-                decided_at=d.decided_at,
-                decided_by=d.decided_by,
-            )
+    """One statement for the whole batch (executemany)."""
+    if not rows:
+        return
+    stmt = (
+        sa.update(dossiers)
+        .where(dossiers.c.dossier_id == sa.bindparam("key"))
+        .values(
+            status=sa.bindparam("status"),
+            sequence=sa.bindparam("sequence"),
+            reasons=sa.bindparam("reasons", type_=JSONB()),
+            decided_at=sa.bindparam("decided_at"),
+            decided_by=sa.bindparam("decided_by"),
         )
+    )
+    conn = await session.connection()
+    await conn.execute(
+        stmt,
+        [
+            {
+                "key": d.dossier_id,
+                "status": d.status,
+                "sequence": d.sequence,
+                "reasons": d.reasons,
+                "decided_at": d.decided_at,
+                "decided_by": d.decided_by,
+            }
+            for d in rows
+        ],
+    )
 
 
 async def append_history(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
