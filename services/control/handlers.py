@@ -8,7 +8,6 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +32,7 @@ from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.messaging import Outgoing, dead_letter
 from shared.settings import TopicSettings
 from shared.signing import canonical_json
-from shared.status import status_changed
+from shared.status import reasons_json, status_changed
 
 SOURCE = "control"
 SYSTEM = "system"
@@ -48,10 +47,6 @@ class Deps:
     observe_decision: Callable[[str, Sequence[str]], None] = lambda outcome, reasons: None
     observe_commit: Callable[[float], None] = lambda seconds: None
     observe_review: Callable[[float], None] = lambda seconds: None
-
-
-def _json(reasons: Sequence[Reason]) -> list[dict[str, Any]]:
-    return [r.model_dump(mode="json") for r in reasons]
 
 
 def _decided(
@@ -153,7 +148,7 @@ async def handle_received(
             "treasury_code": r.treasury_code,
             "total_amount": v.total_amount,
             "status": decision.status,
-            "reasons": _json(decision.reasons),
+            "reasons": reasons_json(decision.reasons),
             "payload": r.voucher,
             "received_at": r.received_at,
             "deadline": r.deadline,
@@ -224,7 +219,7 @@ async def decide_review(
         session,
         dossier_id,
         status=status,
-        reasons=_json(reasons),
+        reasons=reasons_json(reasons),
         decided_at=now,
         decided_by=staff.sub,
     )
@@ -375,7 +370,7 @@ async def handle_allocation(
                 "content_hash": digest,
                 "status": status,
                 "sequence": 1,
-                "reasons": _json(reasons),
+                "reasons": reasons_json(reasons),
                 "payload": raw,
                 "recorded_at": now,
             }

@@ -7,7 +7,6 @@ in that same transaction.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -19,7 +18,6 @@ from shared.auth import Staff
 from shared.consumer import Incoming
 from shared.contract import (
     Envelope,
-    MalformedPayloadError,
     PayloadRejectedError,
     Reason,
     ReasonCode,
@@ -35,8 +33,8 @@ from shared.contract.enums import DossierKind, RequestType, Status
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.messaging import Outgoing, dead_letter
 from shared.settings import TopicSettings
-from shared.signing import TrustStore, signing_input
-from shared.status import status_changed
+from shared.signing import TrustStore, content_digest
+from shared.status import rejection_reasons, status_changed
 
 SOURCE = "registration"
 Outcome = Callable[[str, Sequence[str], float], None]
@@ -51,11 +49,6 @@ class Deps:
     clock: Callable[[], dt.datetime]
     new_id: Callable[[], str]
     observe: Outcome = lambda outcome, reasons, seconds: None
-
-
-def content_hash(payload: dict[str, Any]) -> str:
-    """Hash of the canonical content, signatures left out (an ES256 re-signature is the same)."""
-    return hashlib.sha256(signing_input(payload)).hexdigest()
 
 
 def _status(
@@ -129,12 +122,6 @@ async def _approve(
     return [approved, directory_update(deps, entry)]
 
 
-def _rejection_of(err: PayloadRejectedError) -> list[Reason]:
-    if isinstance(err, MalformedPayloadError):
-        return [Reason(code=err.reason.value, field=f, message=m) for f, m in err.problems()]
-    return [Reason(code=err.reason.value, field=None, message=str(err))]
-
-
 async def handle_submitted(
     session: AsyncSession, envelope: Envelope, message: Incoming, *, deps: Deps
 ) -> list[Outgoing]:
@@ -157,8 +144,8 @@ async def handle_submitted(
         reg: RegistrationSubmitted | None = parse_payload(envelope, RegistrationSubmitted)
         rejected_for: list[Reason] = []
     except PayloadRejectedError as err:
-        reg, rejected_for = None, _rejection_of(err)
-    digest = content_hash(raw)
+        reg, rejected_for = None, rejection_reasons(err)
+    digest = content_digest(raw)
     known = await db.get_dossier(session, dossier_id, lock=True)
     if known is not None:
         return await _resubmitted(session, deps, known, digest, message)

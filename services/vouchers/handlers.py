@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +20,6 @@ from services.vouchers.signatures import CertificateChecker, findings_for
 from shared.consumer import Incoming, Item
 from shared.contract import (
     Envelope,
-    MalformedPayloadError,
     PayloadRejectedError,
     Reason,
     ReasonCode,
@@ -37,8 +35,8 @@ from shared.contract.internal import VOUCHER_RECEIVED, VoucherDecided, VoucherRe
 from shared.directory import load_entries, store_entry
 from shared.messaging import Outgoing, dead_letter
 from shared.settings import TopicSettings
-from shared.signing import signing_input
-from shared.status import status_changed
+from shared.signing import content_digest
+from shared.status import reasons_json, rejection_reasons, status_changed
 
 log = logging.getLogger(__name__)
 SOURCE = "vouchers"
@@ -65,21 +63,6 @@ class _Submission:
     content_hash: str
     voucher: VoucherSubmitted | None
     rejected_for: list[Reason] = field(default_factory=list)
-
-
-def content_hash(payload: dict[str, Any]) -> str:
-    """Hash of the canonical content without signatures: an ES256 re-signature is the same."""
-    return hashlib.sha256(signing_input(payload)).hexdigest()
-
-
-def _reasons_of(err: PayloadRejectedError) -> list[Reason]:
-    if isinstance(err, MalformedPayloadError):
-        return [Reason(code=err.reason.value, field=f, message=m) for f, m in err.problems()]
-    return [Reason(code=err.reason.value, field=None, message=str(err))]
-
-
-def _json(reasons: Sequence[Reason]) -> list[dict[str, Any]]:
-    return [r.model_dump(mode="json") for r in reasons]
 
 
 def _status(deps: Deps, d: db.Dossier, now: dt.datetime) -> Outgoing:
@@ -156,10 +139,10 @@ def _read(deps: Deps, items: Sequence[Item]) -> tuple[list[_Submission], list[Ou
             voucher: VoucherSubmitted | None = parse_payload(envelope, VoucherSubmitted)
             rejected: list[Reason] = []
         except PayloadRejectedError as err:
-            voucher, rejected = None, _reasons_of(err)
+            voucher, rejected = None, rejection_reasons(err)
         submissions.append(
             _Submission(
-                envelope, message, dossier_id, unit_code, content_hash(raw), voucher, rejected
+                envelope, message, dossier_id, unit_code, content_digest(raw), voucher, rejected
             )
         )
     return submissions, dead
@@ -210,7 +193,7 @@ async def handle_submissions(
             sequence=1,
             content_hash=s.content_hash,
             payload=s.envelope.payload,
-            reasons=_json(s.rejected_for),
+            reasons=reasons_json(s.rejected_for),
             deadline=voucher_deadline(now, calendar=deps.calendar) if received else None,
             submitted_at=dt.datetime.fromtimestamp(s.message.timestamp, dt.UTC),
             received_at=now,
@@ -254,9 +237,11 @@ def _resubmitted(
         message=f"Hồ sơ {current.dossier_id} đã nộp với nội dung khác "
         "(dossier id already used for other content)",
     )
-    history.append(_history(bumped, now, status="rejected", reasons=_json([reason])))
+    history.append(_history(bumped, now, status="rejected", reasons=reasons_json([reason])))
     deps.observe_outcome("rejected", [reason.code])
-    rejection = bumped.advanced(status="rejected", reasons=_json([reason]), decided_by="system")
+    rejection = bumped.advanced(
+        status="rejected", reasons=reasons_json([reason]), decided_by="system"
+    )
     return [_status(deps, rejection, now)]
 
 
@@ -283,7 +268,7 @@ async def handle_decisions(
         d = d.advanced(
             status=decision.status,
             sequence=d.sequence + 1,
-            reasons=_json(decision.reasons),
+            reasons=reasons_json(decision.reasons),
             decided_by=decision.decided_by,
             decided_at=decision.decided_at,
         )

@@ -3,7 +3,12 @@
 Pure and synchronous: CPU-heavy work that services run in a thread or process pool.
 """
 
-from shared.signing.canonical import SIGNATURES_MEMBER, canonical_json, signing_input
+from shared.signing.canonical import (
+    SIGNATURES_MEMBER,
+    canonical_json,
+    content_digest,
+    signing_input,
+)
 from shared.signing.certificates import (
     MIN_RSA_BITS,
     TrustStore,
@@ -31,6 +36,7 @@ __all__ = [
     "b64url_encode",
     "canonical_json",
     "check_certificate",
+    "content_digest",
     "load_certificate",
     "load_certificates",
     "normalize_serial",

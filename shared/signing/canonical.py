@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -23,3 +24,9 @@ def signing_input(payload: Mapping[str, Any]) -> bytes:
     kept, because the signer signed them.
     """
     return canonical_json({k: v for k, v in payload.items() if k != SIGNATURES_MEMBER})
+
+
+def content_digest(payload: Mapping[str, Any]) -> str:
+    """SHA-256 of what is signed: the same content re-signed (ECDSA differs each time) has
+    the same digest, which is how a resubmission is told from a modified one."""
+    return hashlib.sha256(signing_input(payload)).hexdigest()
