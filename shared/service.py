@@ -122,7 +122,7 @@ class Runtime:
         *,
         batch_handler: BatchHandler | None = None,
         size: int = 500,
-        within: float = 0.05,
+        within: float | None = None,
     ) -> None:
         """Apply every message of `topic_name`, in batches, exactly once in effect."""
         topic = self.faust.topic(topic_name, key_type=bytes, value_type=bytes)
@@ -134,7 +134,11 @@ class Runtime:
 
         async def agent(stream: faust.StreamT[bytes]) -> None:
             await consume_batches(
-                stream, applier, size=size, within=within, observe=self.metrics.observe_batch
+                stream,
+                applier,
+                size=size,
+                within=within or self.settings.batch_window_seconds,
+                observe=self.metrics.observe_batch,
             )
 
         agent.__name__ = f"consume_{topic_name.replace('.', '_')}"

@@ -68,6 +68,8 @@ class BaseServiceSettings(BaseSettings):
     # Appended to each service's consumer group and outbox lock, to run several independent
     # instances of a service against one broker (tests, side-by-side trials).
     instance_suffix: str = ""
+    # How long a consumer waits to fill a batch before applying what it has (seconds).
+    batch_window_seconds: float = Field(default=0.05, gt=0, le=5)
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
     topics: TopicSettings = Field(default_factory=TopicSettings)
