@@ -186,29 +186,21 @@ async def _watch_outbox(runtime: Runtime) -> None:
         await asyncio.sleep(5)
 
 
-async def _consumer_lag(runtime: Runtime) -> dict[str, int]:
-    group = runtime.faust.conf.id
-    bootstrap = runtime.settings.kafka_bootstrap_servers
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await admin.start()
-    await consumer.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(group)
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in runtime.topics
-            for p in (consumer.partitions_for_topic(topic) or await _partitions(consumer, topic))
-        ]
-        ends = await consumer.end_offsets(partitions)
-        lag: dict[str, int] = dict.fromkeys(runtime.topics, 0)
-        for tp, end in ends.items():
-            done = committed.get(tp)
-            lag[tp.topic] += end - (done.offset if done is not None and done.offset >= 0 else 0)
-        return lag
-    finally:
-        await consumer.stop()
-        await admin.close()
+async def _consumer_lag(
+    runtime: Runtime, admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer
+) -> dict[str, int]:
+    committed = await admin.list_consumer_group_offsets(runtime.faust.conf.id)
+    partitions = [
+        TopicPartition(topic, p)
+        for topic in runtime.topics
+        for p in (consumer.partitions_for_topic(topic) or await _partitions(consumer, topic))
+    ]
+    ends = await consumer.end_offsets(partitions)
+    lag: dict[str, int] = dict.fromkeys(runtime.topics, 0)
+    for tp, end in ends.items():
+        done = committed.get(tp)
+        lag[tp.topic] += end - (done.offset if done is not None and done.offset >= 0 else 0)
+    return lag
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
@@ -217,13 +209,28 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
 
 
 async def _watch_lag(runtime: Runtime, every: float = 10.0) -> None:
-    while True:
-        try:
-            for topic, lag in (await _consumer_lag(runtime)).items():
-                runtime.metrics.consumer_lag.labels(topic).set(lag)
-        except Exception as exc:
-            log.warning("consumer lag unavailable: %s", exc)
-        await asyncio.sleep(every)
+    """Consumer lag per topic, through clients opened once for the life of the process."""
+    bootstrap = runtime.settings.kafka_bootstrap_servers
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    started: list[Any] = []
+    try:
+        while True:
+            try:
+                for client in (admin, consumer):
+                    if client not in started:
+                        await client.start()
+                        started.append(client)
+                for topic, lag in (await _consumer_lag(runtime, admin, consumer)).items():
+                    runtime.metrics.consumer_lag.labels(topic).set(lag)
+            except Exception as exc:
+                log.warning("consumer lag unavailable: %s", exc)
+            await asyncio.sleep(every)
+    finally:
+        if consumer in started:
+            await consumer.stop()
+        if admin in started:
+            await admin.close()
 
 
 def health_router(runtime: Runtime) -> APIRouter:

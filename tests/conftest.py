@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ import pytest
 from stack.config import ExternalServices, StackSettings
 from stack.runner import Endpoints, Stack
 from testkit import ICT, Testbed
+from tests.support import Pipeline, Producer, TopicLog
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_VAR = ROOT / "var" / "test-stack"
@@ -55,3 +56,15 @@ def ca_file(bed: Testbed, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("pki") / "trusted-ca.pem"
     bed.ca.write_bundle(path)
     return path
+
+
+@pytest.fixture
+async def status(pipeline: Pipeline) -> AsyncIterator[TopicLog]:
+    async with TopicLog(pipeline.stack.kafka_bootstrap_servers, pipeline.ns.topics.status) as log:
+        yield log
+
+
+@pytest.fixture
+async def producer(pipeline: Pipeline) -> AsyncIterator[Producer]:
+    async with Producer(pipeline.stack.kafka_bootstrap_servers) as p:
+        yield p

@@ -20,14 +20,18 @@ from typing import Any
 
 import httpx
 import orjson
+import psycopg
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.auth import issue_staff_token
 from shared.contract import Envelope, encode
+from shared.db import sync_url
 from shared.settings import TopicSettings
 from stack import kafka
 from stack.procs import tail
 from stack.runner import Endpoints
+from testkit import UnitKit
 
 ROOT = Path(__file__).resolve().parent.parent
 STAFF_SECRET = "test-staff-secret-of-at-least-32-bytes!"
@@ -245,3 +249,98 @@ class TopicLog:
             lambda: any(s["status"] in wanted for s in self.by_dossier.get(dossier_id, [])), within
         )
         return self.by_dossier[dossier_id]
+
+
+@dataclass
+class Pipeline:
+    stack: Endpoints
+    ns: Namespace
+    logs: Path
+    ca_file: Path
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def start(self, name: str, module: str, **extra: str) -> ServiceProcess:
+        port = free_port()
+        env = {
+            **service_env(self.stack, self.ns, self.ca_file),
+            f"{module.upper()}_PORT": str(port),
+            **extra,
+        }
+        service = ServiceProcess(module, env, self.logs / f"{name}.log", port)
+        service.start()
+        self.services[name] = service
+        return service
+
+    def stop_all(self) -> None:
+        for service in reversed(list(self.services.values())):
+            service.stop()
+
+    def dsn(self) -> str:
+        return sync_url(self.stack.database_url).replace("postgresql+psycopg", "postgresql")
+
+    def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.dsn()) as conn:
+            return conn.execute(sql, args).fetchall()
+
+    @property
+    def registration(self) -> ServiceProcess:
+        return self.services["registration"]
+
+    @property
+    def vouchers(self) -> ServiceProcess:
+        return self.services["vouchers"]
+
+    def directory_version(self, unit_code: str) -> int:
+        """The unit's directory version as the vouchers service holds it (0: unknown)."""
+        rows = self.query(
+            "SELECT version FROM vouchers.unit_directory WHERE unit_code = %s", unit_code
+        )
+        return int(rows[0][0]) if rows else 0
+
+    async def register(
+        self,
+        unit: UnitKit,
+        status: TopicLog,
+        producer: Producer,
+        *,
+        allocate: int | None = 500_000_000,
+    ) -> None:
+        """Register `unit`, allocate `allocate` VND on each of its lines (none when None, for
+        a pipeline without control), and wait until the vouchers service knows the unit."""
+        registration = unit.registration()
+        await producer.send(self.ns.topics.registrations, registration, unit.code)
+        await status.statuses(registration.payload["dossier_id"], {"approved"})
+        if allocate:
+            for allocation in unit.allocations(amount=allocate):
+                await self.allocate(allocation, status, producer)
+        await poll(lambda: self.directory_version(unit.code) > 0)
+
+    async def allocate(
+        self, allocation: Envelope, status: TopicLog, producer: Producer
+    ) -> dict[str, Any]:
+        await producer.send(self.ns.topics.allocations, allocation, allocation.payload["unit_code"])
+        events = await status.statuses(allocation.payload["allocation_id"], {"approved", "refused"})
+        return events[-1]
+
+    async def send(self, envelope: Envelope, producer: Producer) -> None:
+        """A voucher or allocation envelope, to the topic its event type belongs to."""
+        topic = (
+            self.ns.topics.allocations
+            if envelope.event_type == "allocation.recorded"
+            else self.ns.topics.vouchers
+        )
+        key = envelope.payload["unit_code"]
+        await producer.send(topic, envelope, key)
+
+    async def budget(self, unit_code: str) -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=self.services["control"].url) as http:
+            answer = await http.get(f"/budgets/{unit_code}", headers={"X-API-Key": API_KEY})
+        answer.raise_for_status()
+        lines: list[dict[str, Any]] = answer.json()
+        return lines
+
+
+def new_pipeline(stack: Endpoints, ca_file: Path, tmp: pytest.TempPathFactory) -> Pipeline:
+    ns = Namespace()
+    ns.create(stack.kafka_bootstrap_servers)
+    return Pipeline(stack, ns, tmp.mktemp("logs"), ca_file)

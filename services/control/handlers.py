@@ -5,7 +5,6 @@ them as the voucher's next status; allocation outcomes are published here."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -31,7 +30,7 @@ from shared.contract.internal import VOUCHER_DECIDED, VoucherDecided, VoucherRec
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.messaging import Outgoing, dead_letter
 from shared.settings import TopicSettings
-from shared.signing import canonical_json
+from shared.signing import content_digest
 from shared.status import reasons_json, status_changed
 
 SOURCE = "control"
@@ -303,7 +302,7 @@ async def handle_allocation(
                 error="allocation without allocation_id or unit_code",
             )
         ]
-    digest = hashlib.sha256(canonical_json(raw)).hexdigest()
+    digest = content_digest(raw)
     rows = await session.execute(
         db.allocations.select()
         .where(db.allocations.c.allocation_id == allocation_id)

@@ -8,6 +8,7 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
+import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 STATUS = {
@@ -48,8 +49,20 @@ class Renderer:
             undefined=StrictUndefined,
             keep_trailing_newline=True,
         )
+        self._recent: dict[tuple[str, bytes], Rendered] = {}
 
     def render(self, template: str, context: dict[str, Any]) -> Rendered:
+        """The notice for `context`; a status's recipients share one rendering."""
+        key = (template, orjson.dumps(context, option=orjson.OPT_SORT_KEYS, default=str))
+        cached = self._recent.get(key)
+        if cached is None:
+            cached = self._render(template, context)
+            if len(self._recent) >= 256:
+                self._recent.clear()
+            self._recent[key] = cached
+        return cached
+
+    def _render(self, template: str, context: dict[str, Any]) -> Rendered:
         kind = context.get("kind", template)
         status_vi, status_en = STATUS.get(context.get("status", ""), ("", ""))
         content_vi, content_en = KIND.get(context.get("dossier_kind", ""), ("Hồ sơ", "dossier"))

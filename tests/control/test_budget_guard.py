@@ -12,8 +12,8 @@ import pytest
 from shared.contract import Envelope
 from stack.runner import Endpoints
 from testkit import ICT, Testbed, UnitKit
-from tests.control.conftest import Pipeline, new_pipeline, received
-from tests.support import Producer, TopicLog, poll, topic_size
+from tests.control.conftest import received
+from tests.support import Pipeline, Producer, TopicLog, new_pipeline, poll, topic_size
 
 
 @pytest.fixture(scope="module")

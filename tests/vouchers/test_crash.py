@@ -36,7 +36,7 @@ async def test_sigkill_mid_run_leaves_every_voucher_with_exactly_one_intake_outc
 ) -> None:
     units = [bed.unit() for _ in range(12)]
     for unit in units:
-        await pipeline.register(unit, status, producer)
+        await pipeline.register(unit, status, producer, allocate=None)
     work = _workload(bed, units, VOUCHERS)
     dossiers = {envelope.payload["dossier_id"] for envelope, _ in work}
     await producer.send_many(pipeline.ns.topics.vouchers, work)

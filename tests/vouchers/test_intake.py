@@ -34,7 +34,7 @@ async def test_a_faulty_voucher_is_rejected_with_its_reason(
     producer: Producer,
 ) -> None:
     unit = bed.unit()
-    await pipeline.register(unit, status, producer)
+    await pipeline.register(unit, status, producer, allocate=None)
     faulty = invalid_voucher(unit, kind, variant=variant)
     for prior in faulty.prior:
         await producer.send(pipeline.ns.topics.vouchers, prior, unit.code)
@@ -52,7 +52,7 @@ async def test_a_suspended_unit_cannot_submit(
     bed: Testbed, pipeline: Pipeline, status: TopicLog, producer: Producer
 ) -> None:
     unit = bed.unit()
-    await pipeline.register(unit, status, producer)
+    await pipeline.register(unit, status, producer, allocate=None)
     token = {"Authorization": f"Bearer {staff_token(unit.treasury_code, 'head')}"}
     version = pipeline.directory_version(unit.code)
     async with httpx.AsyncClient(base_url=pipeline.registration.url) as http:
@@ -68,7 +68,7 @@ async def test_every_fault_of_a_voucher_is_reported_at_once(
     bed: Testbed, pipeline: Pipeline, status: TopicLog, producer: Producer
 ) -> None:
     unit = bed.unit()
-    await pipeline.register(unit, status, producer)
+    await pipeline.register(unit, status, producer, allocate=None)
 
     def many(payload: dict[str, object]) -> None:
         payload["total_amount"] = int(payload["total_amount"]) + 1  # type: ignore[call-overload]
@@ -86,7 +86,7 @@ async def test_a_valid_voucher_is_received_with_its_deadline_and_handed_to_contr
     bed: Testbed, pipeline: Pipeline, status: TopicLog, producer: Producer
 ) -> None:
     unit = bed.unit()
-    await pipeline.register(unit, status, producer)
+    await pipeline.register(unit, status, producer, allocate=None)
     voucher = unit.voucher()
     dossier = voucher.payload["dossier_id"]
     await producer.send(pipeline.ns.topics.vouchers, voucher, unit.code)
@@ -113,7 +113,7 @@ async def test_a_resubmission_repeats_the_status_and_a_modified_one_leaves_the_o
     bed: Testbed, pipeline: Pipeline, status: TopicLog, producer: Producer
 ) -> None:
     unit = bed.unit()
-    await pipeline.register(unit, status, producer)
+    await pipeline.register(unit, status, producer, allocate=None)
     original = unit.voucher()
     dossier = original.payload["dossier_id"]
     same = unit.wrap(original.payload)
@@ -138,7 +138,7 @@ async def test_poison_messages_do_not_stop_the_consumer(
     bed: Testbed, pipeline: Pipeline, status: TopicLog, producer: Producer
 ) -> None:
     unit = bed.unit()
-    await pipeline.register(unit, status, producer)
+    await pipeline.register(unit, status, producer, allocate=None)
     not_json = invalid_voucher(unit, ReasonCode.MALFORMED, variant="not_json")
     no_envelope = invalid_voucher(unit, ReasonCode.MALFORMED, variant="no_envelope")
     # PostgreSQL refuses a NUL character in text: the handler's transaction fails on it.
