@@ -20,6 +20,8 @@ from tests.support import Pipeline, Producer, TopicLog
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_VAR = ROOT / "var" / "test-stack"
+# Shifts every port of the test stacks, so that two checkouts can run their suites side by side.
+PORT_SHIFT = int(os.environ.get("DVC_TEST_PORT_SHIFT", "0"))
 
 
 def test_stack_settings(var_dir: Path, offset: int) -> StackSettings:
@@ -35,7 +37,7 @@ def test_stack_settings(var_dir: Path, offset: int) -> StackSettings:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Endpoints]:
     shutil.rmtree(TEST_VAR, ignore_errors=True)
-    runner = Stack(test_stack_settings(TEST_VAR, 10000), ExternalServices())
+    runner = Stack(test_stack_settings(TEST_VAR, 10000 + PORT_SHIFT), ExternalServices())
     endpoints = runner.up(foreground=True)
     for key, value in endpoints.environment().items():
         os.environ[key] = value

@@ -16,9 +16,9 @@ import httpx
 import psutil
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import PORT_SHIFT, ROOT
 
-OFFSET = 20000
+OFFSET = 20000 + PORT_SHIFT
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "pipeline-overview.json"
 
 
