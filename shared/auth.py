@@ -1,4 +1,6 @@
-"""Who may call: portals with an API key (`X-API-Key`), treasury staff with an HS256 JWT.
+"""Who calls: portals with an API key (`X-API-Key`), treasury staff with an HS256 JWT.
+
+Which route each may call is `shared.access`; this module only knows the credentials.
 
 Staff tokens carry `sub`, `role` (`controller`, `head`, `ops`) and `treasury_code`; staff act
 only within their own office.
@@ -7,13 +9,10 @@ only within their own office.
 from __future__ import annotations
 
 import datetime as dt
-import hmac
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Literal
 
 import jwt
-from fastapi import Header
 
 from shared.errors import Forbidden, Unauthorized
 
@@ -69,30 +68,6 @@ def issue_staff_token(
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def staff_dependency(secret: str) -> Callable[..., Staff]:
-    """A FastAPI dependency returning the caller's `Staff`, or raising 401."""
-
-    def current_staff(authorization: Annotated[str | None, Header()] = None) -> Staff:
-        if not authorization or not authorization.lower().startswith("bearer "):
-            raise Unauthorized("a staff bearer token is required")
-        return decode_staff_token(authorization[7:].strip(), secret=secret)
-
-    return current_staff
-
-
-def api_key_dependency(keys: frozenset[str]) -> Callable[..., str]:
-    """A FastAPI dependency accepting only the configured portal keys (constant-time compare)."""
-
-    def portal(x_api_key: Annotated[str | None, Header()] = None) -> str:
-        if x_api_key is None:
-            raise Unauthorized("a portal API key is required in X-API-Key")
-        if not any(hmac.compare_digest(x_api_key, key) for key in keys):
-            raise Unauthorized("unknown portal API key")
-        return x_api_key
-
-    return portal
-
-
 @dataclass(frozen=True)
 class Caller:
     """A portal (by API key) or a member of staff (by token)."""
@@ -103,20 +78,3 @@ class Caller:
     def require_office(self, treasury_code: str) -> None:
         if self.staff is not None:
             self.staff.require_office(treasury_code)
-
-
-def caller_dependency(*, secret: str, keys: frozenset[str]) -> Callable[..., Caller]:
-    """Accepts a portal API key or a staff bearer token (staff are held to their office)."""
-    staff = staff_dependency(secret)
-    portal = api_key_dependency(keys)
-
-    def caller(
-        authorization: Annotated[str | None, Header()] = None,
-        x_api_key: Annotated[str | None, Header()] = None,
-    ) -> Caller:
-        if x_api_key is not None:
-            portal(x_api_key)
-            return Caller(portal=True, staff=None)
-        return Caller(portal=False, staff=staff(authorization))
-
-    return caller

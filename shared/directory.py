@@ -14,7 +14,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.consumer import Handler, Incoming
+from shared.contract import Envelope
 from shared.contract.directory import DirectoryEntry
+from shared.messaging import Outgoing
 
 
 def directory_table(metadata: sa.MetaData, schema: str) -> sa.Table:
@@ -64,3 +67,22 @@ async def load_entries(
     )
     entries = (DirectoryEntry.model_validate(row.entry) for row in rows)
     return {e.unit_code: e for e in entries}
+
+
+async def office_of_unit(session: AsyncSession, table: sa.Table, unit_code: str) -> str | None:
+    """The office of a unit in a consumer's copy of the directory, if it holds the unit."""
+    stmt = sa.select(table.c.entry["treasury_code"].astext).where(table.c.unit_code == unit_code)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def directory_handler(table: sa.Table) -> Handler:
+    """The consumer of the directory topic for a service keeping its copy in `table`."""
+
+    async def handle_directory(
+        session: AsyncSession, envelope: Envelope, message: Incoming
+    ) -> list[Outgoing]:
+        del message
+        await store_entry(session, table, DirectoryEntry.model_validate(envelope.payload))
+        return []
+
+    return handle_directory

@@ -5,7 +5,7 @@ Each service declares its metrics once, in its own `metrics.py`, on the registry
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -14,6 +14,8 @@ from prometheus_client import (
     platform_collector,
     process_collector,
 )
+
+from shared.access import public
 
 # Seconds; from a few milliseconds (one message) to the statutory day-scale latencies.
 LATENCY_BUCKETS = (
@@ -47,7 +49,7 @@ def make_registry() -> CollectorRegistry:
 
 
 def metrics_router(registry: CollectorRegistry) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(dependencies=[Depends(public)])
 
     @router.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

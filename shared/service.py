@@ -20,11 +20,12 @@ import sqlalchemy as sa
 import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 from faust.contrib.asgi import faust_app_running
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.access import Doors, OfficeOf, document_access, public
 from shared.consumer import BatchApplier, BatchHandler, Handler, consume_batches, per_message
 from shared.db import make_engine, make_sessionmaker
 from shared.errors import install_error_handlers
@@ -100,6 +101,15 @@ class Runtime:
     metrics: PipelineMetrics
     tasks: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
+
+    def doors(self, **office_of: OfficeOf) -> Doors:
+        """This service's access rules; `office_of` finds the office of each key it names."""
+        return Doors(
+            secret=self.settings.staff_jwt_secret,
+            api_keys=self.settings.api_keys(),
+            sessionmaker=self.sessionmaker,
+            office_of=office_of,
+        )
 
     def background(self, task: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """A coroutine to run beside the stream for the life of the process."""
@@ -234,7 +244,7 @@ async def _watch_lag(runtime: Runtime, every: float = 10.0) -> None:
 
 
 def health_router(runtime: Runtime) -> APIRouter:
-    router = APIRouter(tags=["operations"])
+    router = APIRouter(tags=["operations"], dependencies=[Depends(public)])
 
     @router.get("/healthz", summary="The process is alive")
     async def healthz() -> dict[str, str]:
@@ -283,10 +293,8 @@ def make_api(
 
     api = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     install_error_handlers(api)
-    api.include_router(health_router(runtime))
-    api.include_router(metrics_router(runtime.registry))
-    for router in routers:
-        api.include_router(router)
+    for router in (health_router(runtime), metrics_router(runtime.registry), *routers):
+        api.include_router(document_access(router))
     return api
 
 

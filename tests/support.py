@@ -38,14 +38,17 @@ STAFF_SECRET = "test-staff-secret-of-at-least-32-bytes!"
 API_KEY = "portal-test-key"
 
 
-def staff_token(office: str, role: str = "controller") -> str:
+def staff_token(
+    office: str, role: str = "controller", *, secret: str = STAFF_SECRET, ttl: float = 3600
+) -> str:
+    """A staff token as the treasury's identity provider issues it (`ttl` < 0: expired)."""
     return issue_staff_token(
-        secret=STAFF_SECRET,
+        secret=secret,
         sub=f"kbnn.{office}.{role}",
         role=role,
         treasury_code=office,
         now=dt.datetime.now(dt.UTC),
-        ttl=dt.timedelta(hours=1),
+        ttl=dt.timedelta(seconds=ttl),
     )
 
 

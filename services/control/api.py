@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from services.control import db, handlers
-from shared.auth import Caller, Staff, caller_dependency, staff_dependency
+from shared.auth import Caller, Staff
 from shared.contract import Reason
 from shared.messaging import enqueue
 from shared.service import Runtime
@@ -50,13 +50,11 @@ class BudgetLineView(BaseModel):
 
 def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
     api = APIRouter()
-    settings = runtime.settings
     # Type aliases, named as FastAPI's documentation names them.
-    StaffDep = Annotated[Staff, Depends(staff_dependency(settings.staff_jwt_secret))]  # noqa: N806
-    CallerDep = Annotated[  # noqa: N806
-        Caller,
-        Depends(caller_dependency(secret=settings.staff_jwt_secret, keys=settings.api_keys())),
-    ]
+    doors = runtime.doors(dossier_id=db.office_of_dossier, unit_code=db.office_of_unit)
+    StaffDep = Annotated[Staff, Depends(doors.staff())]  # noqa: N806
+    DeciderDep = Annotated[Staff, Depends(doors.staff("controller", "head"))]  # noqa: N806
+    CallerDep = Annotated[Caller, Depends(doors.caller())]  # noqa: N806
 
     @api.get(
         "/reviews",
@@ -87,7 +85,7 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
         tags=["staff"],
         summary="Approve (re-checking the budget now), refuse or return a voucher",
     )
-    async def decide(dossier_id: str, body: ReviewDecision, staff: StaffDep) -> DecisionResult:
+    async def decide(dossier_id: str, body: ReviewDecision, staff: DeciderDep) -> DecisionResult:
         async with runtime.sessionmaker() as session, session.begin():
             status, events = await handlers.decide_review(
                 session,

@@ -17,11 +17,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.control.domain import AdvanceState, ContractKey, LineKey, LineState
+from shared.directory import directory_table
+from shared.directory import office_of_unit as _office_in_directory
 from shared.messaging import messaging_tables
 
 SCHEMA = "control"
 metadata = sa.MetaData(schema=SCHEMA)
 messaging = messaging_tables(metadata, SCHEMA)
+# The unit directory, so that staff are held to the office of the units they look at.
+directory = directory_table(metadata, SCHEMA)
 LINE_COLUMNS = ("unit_code", "fiscal_year", "chapter", "sector_code", "source_code")
 
 
@@ -332,3 +336,14 @@ async def budget(
         stmt = stmt.where(budget_lines.c.fiscal_year == fiscal_year)
     rows = await session.execute(stmt.order_by(*(budget_lines.c[n] for n in LINE_COLUMNS)))
     return [dict(r) for r in rows.mappings()]
+
+
+async def office_of_dossier(session: AsyncSession, dossier_id: str) -> str | None:
+    """The office of a voucher in spending control (for staff access)."""
+    stmt = sa.select(vouchers.c.treasury_code).where(vouchers.c.dossier_id == dossier_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def office_of_unit(session: AsyncSession, unit_code: str) -> str | None:
+    """The office of a unit, from the directory (for staff access)."""
+    return await _office_in_directory(session, directory, unit_code)

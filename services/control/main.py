@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from services.control import api, db, handlers
 from services.control.config import ControlSettings
 from services.control.metrics import ControlMetrics
+from shared.directory import directory_handler
 from shared.logging import configure_logging
 from shared.service import Runtime, build_runtime, make_api, serve
 
@@ -54,6 +55,7 @@ def build(
         observe_commit=metrics.commitment.observe,
         observe_review=metrics.time_in_review.observe,
     )
+    runtime.consume(settings.topics.units, directory_handler(db.directory), size=200)
     runtime.consume(
         settings.topics.allocations, partial(handlers.handle_allocation, deps=deps), size=200
     )

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from services.notify import db
 from services.notify.sender import Sender
-from shared.auth import Caller, Staff, caller_dependency, staff_dependency
+from shared.auth import Caller, Staff
 from shared.errors import Conflict, NotFound
 from shared.service import Runtime
 
@@ -36,13 +36,10 @@ class DeliveryView(BaseModel):
 
 def router(runtime: Runtime, sender: Sender) -> APIRouter:
     api = APIRouter()
-    settings = runtime.settings
     # Type aliases, named as FastAPI's documentation names them.
-    StaffDep = Annotated[Staff, Depends(staff_dependency(settings.staff_jwt_secret))]  # noqa: N806
-    CallerDep = Annotated[  # noqa: N806
-        Caller,
-        Depends(caller_dependency(secret=settings.staff_jwt_secret, keys=settings.api_keys())),
-    ]
+    doors = runtime.doors(dossier_id=db.office_of_dossier, delivery_id=db.office_of_delivery)
+    StaffDep = Annotated[Staff, Depends(doors.staff())]  # noqa: N806
+    CallerDep = Annotated[Caller, Depends(doors.caller())]  # noqa: N806
     columns = [db.deliveries.c[name] for name in DeliveryView.model_fields]
 
     @api.get(
@@ -68,7 +65,6 @@ def router(runtime: Runtime, sender: Sender) -> APIRouter:
         summary="Send a failed or dead delivery again, now",
     )
     async def retry(delivery_id: int, staff: StaffDep) -> DeliveryView:
-        staff.require_role("controller", "head", "ops")
         async with runtime.sessionmaker() as session, session.begin():
             row = (
                 (

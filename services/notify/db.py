@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.directory import directory_table
 from shared.messaging import messaging_tables
@@ -50,3 +51,25 @@ dossiers = sa.Table(
     sa.Column("overdue_alerted", sa.Boolean(), nullable=False),
     sa.Column("reasons", JSONB(), nullable=False),
 )
+
+
+async def office_of_dossier(session: AsyncSession, dossier_id: str) -> str | None:
+    """The office of a dossier notify has seen: its own, else its unit's (for staff access)."""
+    stmt = (
+        sa.select(
+            sa.func.coalesce(dossiers.c.treasury_code, directory.c.entry["treasury_code"].astext)
+        )
+        .select_from(dossiers.outerjoin(directory, directory.c.unit_code == dossiers.c.unit_code))
+        .where(dossiers.c.dossier_id == dossier_id)
+    )
+    office: str | None = (await session.execute(stmt)).scalar_one_or_none()
+    return office
+
+
+async def office_of_delivery(session: AsyncSession, delivery_id: str) -> str | None:
+    """The office of the dossier a delivery belongs to (for staff access)."""
+    if not delivery_id.isdigit():
+        return None
+    stmt = sa.select(deliveries.c.dossier_id).where(deliveries.c.id == int(delivery_id))
+    dossier_id = (await session.execute(stmt)).scalar_one_or_none()
+    return None if dossier_id is None else await office_of_dossier(session, dossier_id)

@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify import db, domain
 from services.notify.render import Renderer
-from shared.consumer import Incoming, Item
-from shared.contract import Envelope, StatusChanged, parse_payload
+from shared.consumer import Item
+from shared.contract import StatusChanged, parse_payload
 from shared.contract.deadlines import TZ
 from shared.contract.directory import DirectoryEntry
-from shared.directory import load_entries, store_entry
+from shared.directory import load_entries
 from shared.messaging import Outgoing
 
 
@@ -215,14 +215,6 @@ async def handle_statuses(
         )
     if await write_deliveries(session, deps, rows):
         deps.wake()
-    return []
-
-
-async def handle_directory(
-    session: AsyncSession, envelope: Envelope, message: Incoming
-) -> list[Outgoing]:
-    del message
-    await store_entry(session, db.directory, DirectoryEntry.model_validate(envelope.payload))
     return []
 
 

@@ -20,6 +20,7 @@ from services.notify.metrics import NotifyMetrics
 from services.notify.render import Renderer
 from services.notify.sender import Sender, SenderConfig
 from services.notify.smtp import MailTransport
+from shared.directory import directory_handler
 from shared.logging import configure_logging
 from shared.service import Runtime, build_runtime, make_api, serve
 
@@ -97,7 +98,7 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = _now) 
         digest_at=settings.digest_at(),
         wake=wake_all,
     )
-    runtime.consume(settings.topics.units, handlers.handle_directory, size=200)
+    runtime.consume(settings.topics.units, directory_handler(db.directory), size=200)
     runtime.consume(
         settings.topics.status,
         batch_handler=partial(handlers.handle_statuses, deps=deps),

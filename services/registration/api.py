@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registration import db, handlers
 from services.registration.metrics import RegistrationMetrics
-from shared.auth import Staff, api_key_dependency, staff_dependency
+from shared.auth import Staff
 from shared.contract import Reason
 from shared.contract.directory import DirectoryEntry
 from shared.contract.enums import EventType
@@ -52,8 +52,10 @@ def router(runtime: Runtime, deps: handlers.Deps, metrics: RegistrationMetrics) 
     api = APIRouter()
     settings = runtime.settings
     # Type aliases, named as FastAPI's documentation names them.
-    StaffDep = Annotated[Staff, Depends(staff_dependency(settings.staff_jwt_secret))]  # noqa: N806
-    PortalDep = Annotated[str, Depends(api_key_dependency(settings.api_keys()))]  # noqa: N806
+    doors = runtime.doors(dossier_id=db.office_of_dossier, unit_code=db.office_of_unit)
+    StaffDep = Annotated[Staff, Depends(doors.staff())]  # noqa: N806
+    HeadDep = Annotated[Staff, Depends(doors.staff("head"))]  # noqa: N806
+    PortalDep = Annotated[str, Depends(doors.portal())]  # noqa: N806
 
     async def in_transaction(work: Any) -> Any:
         async with runtime.sessionmaker() as session, session.begin():
@@ -169,11 +171,11 @@ def router(runtime: Runtime, deps: handlers.Deps, metrics: RegistrationMetrics) 
         tags=["staff"],
         summary="Suspend a unit: its vouchers are rejected until it is reinstated",
     )
-    async def suspend(unit_code: str, staff: StaffDep) -> DirectoryEntry:
+    async def suspend(unit_code: str, staff: HeadDep) -> DirectoryEntry:
         return await _set_status(unit_code, True, staff)
 
     @api.post("/units/{unit_code}/reinstate", response_model=DirectoryEntry, tags=["staff"])
-    async def reinstate(unit_code: str, staff: StaffDep) -> DirectoryEntry:
+    async def reinstate(unit_code: str, staff: HeadDep) -> DirectoryEntry:
         return await _set_status(unit_code, False, staff)
 
     return api

@@ -160,3 +160,15 @@ async def save_unit(session: AsyncSession, entry: DirectoryEntry) -> None:
     )
     if updated.rowcount == 0:  # type: ignore[attr-defined]
         await session.execute(sa.insert(units).values(unit_code=entry.unit_code, **values))
+
+
+async def office_of_dossier(session: AsyncSession, dossier_id: str) -> str | None:
+    """The office a registration dossier belongs to (for staff access)."""
+    stmt = sa.select(dossiers.c.treasury_code).where(dossiers.c.dossier_id == dossier_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def office_of_unit(session: AsyncSession, unit_code: str) -> str | None:
+    """The office of a registered unit (for staff access)."""
+    stmt = sa.select(units.c.treasury_code).where(units.c.unit_code == unit_code)
+    return (await session.execute(stmt)).scalar_one_or_none()

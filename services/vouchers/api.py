@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 
 from services.vouchers import db, handlers
-from shared.auth import Caller, api_key_dependency, caller_dependency
+from shared.auth import Caller
 from shared.contract.enums import EventType
 from shared.errors import InvalidRequest, NotFound
 from shared.intake import Accepted, submit
@@ -46,11 +46,9 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
     api = APIRouter()
     settings = runtime.settings
     # Type aliases, named as FastAPI's documentation names them.
-    PortalDep = Annotated[str, Depends(api_key_dependency(settings.api_keys()))]  # noqa: N806
-    CallerDep = Annotated[  # noqa: N806
-        Caller,
-        Depends(caller_dependency(secret=settings.staff_jwt_secret, keys=settings.api_keys())),
-    ]
+    doors = runtime.doors(dossier_id=db.office_of_dossier, unit_code=db.office_of_unit)
+    PortalDep = Annotated[str, Depends(doors.portal())]  # noqa: N806
+    CallerDep = Annotated[Caller, Depends(doors.caller())]  # noqa: N806
 
     @api.post(
         "/vouchers",

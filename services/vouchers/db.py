@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.directory import directory_table
+from shared.directory import office_of_unit as office_in_directory
 from shared.messaging import messaging_tables
 
 SCHEMA = "vouchers"
@@ -161,3 +162,23 @@ async def list_dossiers(
     stmt = stmt.order_by(dossiers.c.received_at.desc(), dossiers.c.dossier_id)
     rows = await session.execute(stmt.limit(limit).offset(offset))
     return [Dossier(**r) for r in rows.mappings()]
+
+
+async def office_of_dossier(session: AsyncSession, dossier_id: str) -> str | None:
+    """The office of a voucher dossier (for staff access)."""
+    stmt = sa.select(dossiers.c.treasury_code).where(dossiers.c.dossier_id == dossier_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def office_of_unit(session: AsyncSession, unit_code: str) -> str | None:
+    """The office of a unit: the directory's, else that of the unit's latest voucher."""
+    office = await office_in_directory(session, directory, unit_code)
+    if office is not None:
+        return office
+    stmt = (
+        sa.select(dossiers.c.treasury_code)
+        .where(dossiers.c.unit_code == unit_code)
+        .order_by(dossiers.c.received_at.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()

@@ -32,7 +32,7 @@ from shared.contract.deadlines import WorkingCalendar, voucher_deadline
 from shared.contract.directory import DirectoryEntry
 from shared.contract.enums import DossierKind, Status
 from shared.contract.internal import VOUCHER_RECEIVED, VoucherDecided, VoucherReceived
-from shared.directory import load_entries, store_entry
+from shared.directory import load_entries
 from shared.messaging import Outgoing, dead_letter
 from shared.settings import TopicSettings
 from shared.signing import content_digest
@@ -284,12 +284,3 @@ async def handle_decisions(
     await db.update_dossiers(session, list(changed.values()))
     await db.append_history(session, history)
     return out
-
-
-async def handle_directory(
-    session: AsyncSession, envelope: Envelope, message: Incoming
-) -> list[Outgoing]:
-    """A unit directory entry from the registration service: keep the newest version."""
-    del message
-    await store_entry(session, db.directory, DirectoryEntry.model_validate(envelope.payload))
-    return []

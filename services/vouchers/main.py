@@ -15,6 +15,7 @@ from services.vouchers.domain import IntakeRules
 from services.vouchers.metrics import VouchersMetrics
 from services.vouchers.signatures import CertificateChecker
 from shared.contract.deadlines import WorkingCalendar
+from shared.directory import directory_handler
 from shared.logging import configure_logging
 from shared.service import build_runtime, load_trust_store, make_api, serve
 
@@ -43,7 +44,7 @@ def build(
         observe_outcome=metrics.observe_outcome,
         observe_stage=metrics.observe_stage,
     )
-    runtime.consume(settings.topics.units, handlers.handle_directory, size=200)
+    runtime.consume(settings.topics.units, directory_handler(db.directory), size=200)
     runtime.consume(
         settings.topics.vouchers,
         batch_handler=partial(handlers.handle_submissions, deps=deps),

@@ -144,7 +144,7 @@ async def test_staff_endpoints_need_a_token_of_the_dossiers_office(
         foreign_unit = await http.get(f"/units/{unit.code}", headers=other_office)
     assert anonymous.status_code == 401
     assert forged.status_code == 401
-    assert foreign.status_code == 403
+    assert foreign.status_code == 404  # another office's dossier is not shown to exist
     assert foreign_list.status_code == 403
     assert foreign_unit.status_code == 404  # not registered yet: still under review
     events = await manual_status.statuses(dossier, {"in_review"})

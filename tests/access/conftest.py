@@ -1,0 +1,117 @@
+"""Every service as a real process, with data of one office (0011) for other offices to try."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from stack.runner import Endpoints
+from testkit import Testbed, UnitKit
+from tests.support import Pipeline, Producer, TopicLog, new_pipeline, poll
+
+OFFICE, OTHER = "0011", "0012"
+SERVICES = ("registration", "vouchers", "control", "notify")
+
+
+@dataclass
+class Office0011:
+    """What office 0011 holds, and what no other office may see of it."""
+
+    pipeline: Pipeline
+    unit: UnitKit
+    registration_id: str
+    voucher_id: str
+    delivery_id: int
+    secrets: tuple[str, ...]
+
+    def keys(self, service: str) -> dict[str, str]:
+        """The value of each key parameter, as each service names its own things."""
+        dossier = self.registration_id if service == "registration" else self.voucher_id
+        return {
+            "dossier_id": dossier,
+            "unit_code": self.unit.code,
+            "delivery_id": str(self.delivery_id),
+            "treasury_code": OFFICE,
+            "fiscal_year": str(dt.date.today().year),
+        }
+
+
+@pytest.fixture(scope="module")
+def services_0011(
+    stack: Endpoints, ca_file: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Pipeline]:
+    p = new_pipeline(stack, ca_file, tmp_path_factory)
+    offices = p.logs / "offices.json"
+    offices.write_text(
+        json.dumps(
+            {
+                "offices": [
+                    {"treasury_code": code, "name": f"Kho bạc {code}", "staff": staff}
+                    for code, staff in (
+                        (OFFICE, [{"email": "ksv.0011@kbnn.gov.vn", "role": "controller"}]),
+                        (OTHER, [{"email": "ksv.0012@kbnn.gov.vn", "role": "controller"}]),
+                    )
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    p.start("registration", "registration", REGISTRATION_APPROVAL="auto")
+    p.start("vouchers", "vouchers")
+    p.start("control", "control")
+    p.start("notify", "notify", TREASURY_DIRECTORY=str(offices), SMTP_FROM="tb@kbnn.gov.vn")
+    try:
+        yield p
+    finally:
+        p.stop_all()
+
+
+@pytest.fixture(scope="module")
+async def office_0011(services_0011: Pipeline, bed: Testbed) -> Office0011:
+    return await _populate(services_0011, bed)
+
+
+async def _populate(p: Pipeline, bed: Testbed) -> Office0011:
+    unit = bed.unit(treasury_code=OFFICE)
+    async with (
+        Producer(p.stack.kafka_bootstrap_servers) as producer,
+        TopicLog(p.stack.kafka_bootstrap_servers, p.ns.topics.status) as status,
+    ):
+        await p.register(unit, status, producer)
+        voucher = unit.voucher()
+        await p.send(voucher, producer)
+        voucher_id = voucher.payload["dossier_id"]
+        await status.statuses(voucher_id, {"approved"}, within=60)
+
+    def deliveries() -> list[tuple[int, str]]:
+        return [
+            (int(r[0]), str(r[1]))
+            for r in p.query(
+                "SELECT id, recipient FROM notify.deliveries WHERE dossier_id = %s", voucher_id
+            )
+        ]
+
+    await poll(lambda: len(deliveries()) > 0, within=60)
+    await poll(
+        lambda: bool(
+            p.query("SELECT 1 FROM control.unit_directory WHERE unit_code = %s", unit.code)
+        ),
+        within=60,
+    )
+    found = deliveries()
+    registration_id = p.query(
+        "SELECT dossier_id FROM registration.dossiers WHERE unit_code = %s", unit.code
+    )[0][0]
+    return Office0011(
+        pipeline=p,
+        unit=unit,
+        registration_id=str(registration_id),
+        voucher_id=voucher_id,
+        delivery_id=found[0][0],
+        secrets=(unit.name, *(recipient for _, recipient in found)),
+    )
