@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from shared.contract.enums import Status
 from shared.directory import directory_table
 from shared.messaging import messaging_tables
 
@@ -34,6 +35,10 @@ deliveries = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("sent_at", sa.DateTime(timezone=True)),
 )
+sa.Index(
+    "deliveries_due", deliveries.c.next_attempt_at, postgresql_where=sa.text("status = 'pending'")
+)
+sa.Index("deliveries_dossier", deliveries.c.dossier_id)
 
 dossiers = sa.Table(
     "dossiers",
@@ -49,4 +54,7 @@ dossiers = sa.Table(
     sa.Column("warned", sa.Boolean(), nullable=False),
     sa.Column("overdue_alerted", sa.Boolean(), nullable=False),
     sa.Column("reasons", JSONB(), nullable=False),
+)
+sa.Index(
+    "dossiers_watch", dossiers.c.deadline, postgresql_where=dossiers.c.status == Status.IN_REVIEW
 )
