@@ -1,4 +1,4 @@
-"""Statutory deadlines (CONTRACT.md §4), checked against the `holidays` package's VN calendar."""
+"""Statutory deadlines (docs/contract.md §4), checked against the `holidays` package's calendar."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from shared.contract.deadlines import (
     voucher_deadline,
     voucher_working_days,
 )
+
+pytestmark = pytest.mark.fast
 
 CALENDAR = WorkingCalendar()
 VN = holidays.country_holidays("VN", years=range(2025, 2030))
