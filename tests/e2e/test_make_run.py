@@ -15,10 +15,11 @@ import httpx
 import psutil
 import pytest
 
-from tests.conftest import PORT_SHIFT, ROOT
+from stack.ports import ports
+from tests.conftest import ROOT
 from tests.waits import wait_sync
 
-OFFSET = 20000 + PORT_SHIFT
+PORTS = ports("test-run")
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "pipeline-overview.json"
 
 
@@ -60,20 +61,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Any:
         PYTHON=sys.executable,
         REGISTRATION_APPROVAL="manual",
         COLUMNS="120",
-        **{
-            f"STACK_{name}_PORT": str(port + OFFSET)
-            for name, port in (
-                ("KAFKA", 9092),
-                ("KAFKA_CONTROLLER", 9093),
-                ("PG", 5432),
-                ("SMTP", 1025),
-                ("REGISTRATION", 8001),
-                ("VOUCHERS", 8002),
-                ("CONTROL", 8003),
-                ("NOTIFY", 8004),
-                ("PROMETHEUS", 9090),
-            )
-        },
+        **{f"STACK_{name.upper()}": str(port) for name, port in PORTS.items()},
     )
     output = tmp_path_factory.mktemp("run") / "run.out"
     with output.open("wb") as out:
@@ -111,14 +99,14 @@ def test_the_demo_ends_with_every_voucher_final_and_a_summary(running: Any) -> N
     assert "(no final status)" not in printed
     assert "Throughput:" in printed
     assert "p50" in printed and "p99" in printed  # noqa: PT018
-    for port in (8001, 8002, 8003, 8004, 9090):
-        assert f"127.0.0.1:{port + OFFSET}" in printed
+    for name in ("registration", "vouchers", "control", "notify", "prometheus"):
+        assert f"127.0.0.1:{PORTS[f'{name}_port']}" in printed
     for status in ("approved", "rejected", "returned", "refused"):
         assert status in printed
 
 
 def test_every_dashboard_panel_has_data_and_every_rule_is_loaded(running: Any) -> None:
-    prometheus = f"http://127.0.0.1:{9090 + OFFSET}"
+    prometheus = f"http://127.0.0.1:{PORTS['prometheus_port']}"
     queries = _panel_queries()
 
     def without_data() -> list[str]:
