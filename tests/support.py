@@ -32,7 +32,7 @@ from stack import kafka
 from stack.procs import tail
 from stack.runner import Endpoints
 from testkit import UnitKit
-from tests.waits import describe, shown, timed_out
+from tests.waits import WaitTimedOut, describe, shown, timed_out
 from tests.waits import poll as poll
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,16 +130,22 @@ class ServiceProcess:
                 stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
+        last = "no answer"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited:\n{tail(self.log, 40)}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                answer = httpx.get(f"{self.url}/readyz", timeout=1)
+                if answer.status_code == 200:
                     return
-            except httpx.HTTPError:
-                pass
+                last = f"{answer.status_code} {answer.text[:200]}"
+            except httpx.HTTPError as err:
+                last = repr(err)
             time.sleep(0.2)
-        raise RuntimeError(f"{self.name} not ready in {timeout} s:\n{tail(self.log, 40)}")
+        raise WaitTimedOut(
+            f"after {timeout:g} s, still waiting for {self.name}'s /readyz to answer 200; saw "
+            f"{last}. Last lines of its log:\n{tail(self.log, 40)}"
+        )
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
