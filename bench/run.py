@@ -30,7 +30,8 @@ from bench.workload import Workload, load_or_make
 from shared.db import sync_url
 from shared.settings import TopicSettings
 from stack import apps, demo, kafka
-from stack.config import ExternalServices, StackSettings
+from stack.config import ExternalServices
+from stack.ports import stack_settings
 from stack.runner import Endpoints, Stack
 
 TERMINAL = {b'"approved"', b'"refused"', b'"returned"', b'"rejected"'}
@@ -115,19 +116,7 @@ class Bench:
             seconds,
             out,
         )
-        offset = 30000
-        self.settings = StackSettings(
-            var_dir=Path("var/bench"),
-            kafka_port=9092 + offset,
-            kafka_controller_port=9093 + offset,
-            pg_port=5432 + offset,
-            smtp_port=1025 + offset,
-            registration_port=8001 + offset,
-            vouchers_port=8002 + offset,
-            control_port=8003 + offset,
-            notify_port=8004 + offset,
-            prometheus_port=9090 + offset,
-        )
+        self.settings = stack_settings("bench", Path("var/bench"))
         self.topics = TopicSettings()
         self.timeline: list[dict[str, float]] = []
 
@@ -135,7 +124,8 @@ class Bench:
         import shutil
 
         shutil.rmtree(self.settings.var_dir, ignore_errors=True)
-        stack = Stack(self.settings, ExternalServices())
+        # A stack of its own: the environment's KAFKA_BOOTSTRAP_SERVERS etc. are not for it.
+        stack = Stack(self.settings, ExternalServices.none())
         with self.console.status("Starting Kafka, PostgreSQL, SMTP and the services…") as s:
             endpoints = stack.up(foreground=True, progress=lambda m: s.update(m))
             home = self.settings.var_dir / "bench"
@@ -149,6 +139,7 @@ class Bench:
                 "REGISTRATION_APPROVAL": "auto",
                 "STAFF_JWT_SECRET": secrets.token_hex(16),
                 "PORTAL_API_KEYS": "bench",
+                "PORTAL_WEBHOOKS": "",
                 "LOG_LEVEL": "WARNING",
             }
             pids = {}

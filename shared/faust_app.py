@@ -48,6 +48,10 @@ def make_faust_app(name: str, settings: BaseServiceSettings, **overrides: Any) -
         "topic_partitions": settings.topic_partitions,
         "topic_replication_factor": settings.topic_replication,
         "topic_allow_declare": False,
+        # No agent or timer runs on the leader only, so there is no leader to elect: without
+        # this, each worker subscribes to `<app>-__assignor-__leader`, a topic it may not
+        # declare, and logs at error level that it is not found.
+        "topic_disable_leader": True,
         "consumer_auto_offset_reset": "earliest",
         "producer_acks": -1,
         "key_serializer": "raw",

@@ -301,7 +301,10 @@ def make_api(
 def load_trust_store(path: Path | None) -> TrustStore:
     """The CAs whose certificates may sign; the service cannot start without them."""
     if path is None:
-        raise SystemExit("TRUSTED_CA_FILE is not set: the PEM bundle of the CAs that may sign.")
+        raise SystemExit(
+            "TRUSTED_CA_FILE is not set: the PEM bundle of the CAs that may sign. Against the "
+            "local stack, `python -m stack env` prints it and the other variables to set."
+        )
     try:
         return TrustStore.from_pem_file(path)
     except (OSError, ValueError) as err:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import time
 from pathlib import Path
 from typing import Annotated
@@ -112,7 +113,7 @@ def status() -> None:
     state = _stack().read_state()
     if state is None:
         console.print("The stack is not running (no var/stack.json).")
-        raise typer.Exit(1)
+        return
     started = state.get("started")
     table = Table(title="Local stack")
     for col in ("part", "pid", "state"):
@@ -124,6 +125,44 @@ def status() -> None:
     console.print(table)
     for key in ("kafka_bootstrap_servers", "database_url", "smtp_host", "smtp_port", "mail_dir"):
         console.print(f"{key}: {state.get(key)}")
+
+
+@cli.command()
+def env() -> None:
+    """Print the variables that point a service started by hand at the running stack.
+
+    `eval "$(python -m stack env)"`, then `python -m services.<name>`."""
+    settings = StackSettings()
+    state = Stack(settings, ExternalServices()).read_state()
+    if state is None:
+        console.print("The stack is not running: start it with `make run` or `make stack-up`.")
+        raise typer.Exit(1)
+    print(environment_script(state, settings))
+
+
+def environment_script(state: dict[str, object], settings: StackSettings) -> str:
+    """Shell lines exporting the stack's endpoints, and what else a service needs."""
+    lines = [
+        f"export {name.upper()}={shlex.quote(str(state[name]))}"
+        for name in ("kafka_bootstrap_servers", "database_url", "smtp_host", "smtp_port")
+    ]
+    demo = (settings.var_dir / "demo").resolve()
+    for name, path, what in (
+        ("TRUSTED_CA_FILE", demo / "trusted-ca.pem", "a PEM bundle of the CAs that may sign"),
+        ("TREASURY_DIRECTORY", demo / "offices.json", "the offices-and-staff JSON file"),
+    ):
+        if path.exists():
+            lines.append(f"export {name}={shlex.quote(str(path))}  # written by make run's demo")
+        else:
+            lines.append(f"# export {name}=<{what}>  (make run writes {path})")
+    lines += [
+        "# Without STAFF_JWT_SECRET and PORTAL_API_KEYS, staff and portal calls are refused.",
+        "# make run's own services listen on "
+        + ", ".join(f"{n} {p}" for n, p in settings.service_ports().items())
+        + ": beside them, set <NAME>_PORT to a free port and INSTANCE_SUFFIX to a name of its"
+        " own (a consumer group of its own).",
+    ]
+    return "\n".join(lines)
 
 
 def main() -> None:

@@ -59,3 +59,8 @@ class ExternalServices(BaseSettings):
     topic_partitions: int = Field(default=12, ge=1)
     topic_replication: int = Field(default=1, ge=1)
     topics: TopicSettings = Field(default_factory=TopicSettings)
+
+    @classmethod
+    def none(cls) -> ExternalServices:
+        """No existing server, whatever the environment says: the stack starts every part."""
+        return cls(kafka_bootstrap_servers=None, database_url=None, smtp_host=None, smtp_port=None)

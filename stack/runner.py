@@ -81,7 +81,15 @@ class Stack:
         self.procs: list[ManagedProcess] = []
         self.state_file = settings.var_dir / "stack.json"
 
-    def up(self, *, foreground: bool, progress: Callable[[str], None] | None = None) -> Endpoints:
+    def up(
+        self,
+        *,
+        foreground: bool,
+        progress: Callable[[str], None] | None = None,
+        before_migrations: Callable[[str], None] | None = None,
+    ) -> Endpoints:
+        """Start (or reach) every part; `before_migrations(database_url)` may inspect the
+        database, or refuse it by raising, before anything is written to it."""
         say = progress or _quiet
         s, ext = self.settings, self.external
         s.var_dir.mkdir(parents=True, exist_ok=True)
@@ -104,6 +112,8 @@ class Stack:
                 self._start(pg, foreground)
                 postgres.wait_ready_and_create_db(s, pg)
                 database_url = postgres.local_url(s)
+            if before_migrations is not None:
+                before_migrations(database_url)
             if ext.smtp_host:
                 smtp_host, smtp_port, mail_dir = ext.smtp_host, ext.smtp_port or 25, None
                 say(f"SMTP: using {smtp_host}:{smtp_port}")

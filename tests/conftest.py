@@ -1,6 +1,8 @@
 """The real stack for the test session, on its own ports and directory: `make run` may run beside.
 
 Started once, on first use by a test that asks for `stack`, and stopped at the end of the session.
+The suite never uses a server it did not start unless its own `TEST_*` variables name one
+(tests/isolation.py); the product's variables (`DATABASE_URL`, …) are removed before any test.
 """
 
 from __future__ import annotations
@@ -12,26 +14,39 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from stack.config import ExternalServices, StackSettings
+from stack.ports import OFFSETS, PortShift, stack_settings
 from stack.runner import Endpoints, Stack
 from testkit import ICT, Testbed
+from tests.isolation import SuiteServers, claim_database, scrub
 from tests.support import Pipeline, Producer, TopicLog
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_VAR = ROOT / "var" / "test-stack"
 # Shifts every port of the test stacks, so that two checkouts can run their suites side by side.
-PORT_SHIFT = int(os.environ.get("DVC_TEST_PORT_SHIFT", "0"))
+PORT_SHIFT = PortShift().port_shift
+SCRUBBED = scrub(os.environ)
 
 
-def test_stack_settings(var_dir: Path, offset: int) -> StackSettings:
-    return StackSettings(
-        var_dir=var_dir,
-        kafka_port=9092 + offset,
-        kafka_controller_port=9093 + offset,
-        pg_port=5432 + offset,
-        smtp_port=1025 + offset,
-    )
+class SuiteStack(BaseSettings):
+    """Which of the stacks in stack.ports the suite starts: `test`, unless a test runs the
+    suite inside the suite (`DVC_TEST_STACK=test-nested`)."""
+
+    model_config = SettingsConfigDict(env_prefix="DVC_TEST_", extra="ignore")
+
+    stack: str = "test"
+
+
+SUITE_STACK = SuiteStack().stack
+TEST_VAR = ROOT / "var" / ("test-stack" if SUITE_STACK == "test" else SUITE_STACK)
+
+
+def pytest_report_header() -> list[str]:
+    shown = ", ".join(SCRUBBED) if SCRUBBED else "none"
+    return [
+        f"test stack: {SUITE_STACK}, ports +{OFFSETS[SUITE_STACK] + PORT_SHIFT}, files in "
+        f"{TEST_VAR.relative_to(ROOT)}; product variables ignored: {shown}"
+    ]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -44,8 +59,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Endpoints]:
     shutil.rmtree(TEST_VAR, ignore_errors=True)
-    runner = Stack(test_stack_settings(TEST_VAR, 10000 + PORT_SHIFT), ExternalServices())
-    endpoints = runner.up(foreground=True)
+    runner = Stack(stack_settings(SUITE_STACK, TEST_VAR), SuiteServers())
+    endpoints = runner.up(foreground=True, before_migrations=claim_database)
     for key, value in endpoints.environment().items():
         os.environ[key] = value
     try:

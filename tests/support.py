@@ -32,6 +32,8 @@ from stack import kafka
 from stack.procs import tail
 from stack.runner import Endpoints
 from testkit import UnitKit
+from tests.waits import WaitTimedOut, describe, shown, timed_out
+from tests.waits import poll as poll
 
 ROOT = Path(__file__).resolve().parent.parent
 STAFF_SECRET = "test-staff-secret-of-at-least-32-bytes!"
@@ -61,13 +63,6 @@ def service_env(stack: Endpoints, ns: Namespace, ca_file: Path) -> dict[str, str
         "STAFF_JWT_SECRET": STAFF_SECRET,
         "PORTAL_API_KEYS": f"other-key,{API_KEY}",
     }
-
-
-async def poll(check: Any, *, within: float = 30, every: float = 0.1) -> None:
-    """Wait until `check()` holds, for state another process writes (a database, a file)."""
-    async with asyncio.timeout(within):
-        while not check():  # noqa: ASYNC110 - nothing to wait on but the other process
-            await asyncio.sleep(every)
 
 
 async def topic_size(bootstrap: str, topic: str) -> int:
@@ -127,7 +122,7 @@ class ServiceProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = f"http://127.0.0.1:{port}"
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 120) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
@@ -138,16 +133,22 @@ class ServiceProcess:
                 stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
+        last = "no answer"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited:\n{tail(self.log, 40)}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                answer = httpx.get(f"{self.url}/readyz", timeout=1)
+                if answer.status_code == 200:
                     return
-            except httpx.HTTPError:
-                pass
+                last = f"{answer.status_code} {answer.text[:200]}"
+            except httpx.HTTPError as err:
+                last = repr(err)
             time.sleep(0.2)
-        raise RuntimeError(f"{self.name} not ready in {timeout} s:\n{tail(self.log, 40)}")
+        raise WaitTimedOut(
+            f"after {timeout:g} s, still waiting for {self.name}'s /readyz to answer 200; saw "
+            f"{last}. Last lines of its log:\n{tail(self.log, 40)}"
+        )
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -237,19 +238,31 @@ class TopicLog:
                 pass
             self._changed.set()
 
-    async def wait_for(self, predicate: Any, within: float = 30) -> None:
-        async with asyncio.timeout(within):
-            while not predicate():
-                self._changed.clear()
-                await self._changed.wait()
+    async def wait_for(
+        self, observe: Any, until: Any = bool, *, what: str = "", within: float = 60
+    ) -> Any:
+        """Wait until `until(observe())` holds as records arrive; fail with what was seen."""
+        try:
+            async with asyncio.timeout(within):
+                while not until(value := observe()):
+                    self._changed.clear()
+                    await self._changed.wait()
+                return value
+        except TimeoutError:
+            condition = what or describe(until if until is not bool else observe)
+            saw = f"saw {shown(observe())} ({len(self.records)} records on the topic)"
+            raise timed_out(condition, within, saw) from None
 
     async def statuses(
-        self, dossier_id: str, until: Iterable[str], within: float = 30
+        self, dossier_id: str, until: Iterable[str], within: float = 60
     ) -> list[dict[str, Any]]:
         """The dossier's status events, once one of them is in `until`."""
         wanted = set(until)
         await self.wait_for(
-            lambda: any(s["status"] in wanted for s in self.by_dossier.get(dossier_id, [])), within
+            lambda: [s["status"] for s in self.by_dossier.get(dossier_id, [])],
+            lambda seen: bool(wanted.intersection(seen)),
+            what=f"{dossier_id} to become {' or '.join(sorted(wanted))} (its statuses so far)",
+            within=within,
         )
         return self.by_dossier[dossier_id]
 
@@ -316,7 +329,11 @@ class Pipeline:
         if allocate:
             for allocation in unit.allocations(amount=allocate):
                 await self.allocate(allocation, status, producer)
-        await poll(lambda: self.directory_version(unit.code) > 0)
+        await poll(
+            lambda: self.directory_version(unit.code),
+            lambda version: version > 0,
+            what=f"the vouchers service to know unit {unit.code} (its directory version)",
+        )
 
     async def allocate(
         self, allocation: Envelope, status: TopicLog, producer: Producer

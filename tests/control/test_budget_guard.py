@@ -73,7 +73,12 @@ async def test_two_workers_racing_for_one_line_commit_exactly_what_it_holds(
             controls.stack.kafka_bootstrap_servers, controls.ns.topics.decisions
         ) as log:
             await _feed(controls, work, producer, spread=True)
-            await log.wait_for(lambda: _count(log, dossiers) == 2000, within=120)
+            await log.wait_for(
+                lambda: _count(log, dossiers),
+                lambda n: n == 2000,
+                what="2000 decisions (decided)",
+                within=300,
+            )
             decisions = _decisions(log, dossiers)
     outcomes = Counter(status for found in decisions.values() for _, status in found)
     assert outcomes == {"approved": 1000, "refused": 1000}
@@ -99,7 +104,12 @@ async def test_replaying_the_control_topic_from_offset_zero_changes_nothing(
             controls.stack.kafka_bootstrap_servers, controls.ns.topics.decisions
         ) as log:
             await _feed(controls, work, producer, spread=False)
-            await log.wait_for(lambda: _count(log, dossiers) == 200, within=60)
+            await log.wait_for(
+                lambda: _count(log, dossiers),
+                lambda n: n == 200,
+                what="200 decisions (decided)",
+                within=180,
+            )
             before = controls.query(
                 "SELECT allocated, committed FROM control.budget_lines WHERE unit_code = %s",
                 unit.code,
@@ -112,13 +122,22 @@ async def test_replaying_the_control_topic_from_offset_zero_changes_nothing(
             )
             marker = received(unit, at=now, total_amount=1_000_000)
             await producer.send(controls.ns.topics.control, marker, unit.code)
-            await log.wait_for(lambda: marker.payload["dossier_id"] in log.by_dossier, within=60)
+            await log.wait_for(
+                lambda: len(log.by_dossier.get(marker.payload["dossier_id"], [])),
+                lambda n: n > 0,
+                what="the decision of the marker voucher sent after the replay (its decisions)",
+                within=180,
+            )
             topics = (controls.ns.topics.control, controls.ns.topics.allocations)
             everything = sum(
                 [await topic_size(controls.stack.kafka_bootstrap_servers, t) for t in topics]
             )
             await poll(
-                lambda: replay.metric("control_batch_size_messages_sum") >= everything, within=60
+                lambda: replay.metric("control_batch_size_messages_sum"),
+                lambda applied: applied >= everything,
+                what=f"the replaying worker to apply all {everything} messages "
+                "(control_batch_size_messages_sum)",
+                within=180,
             )
             replay.stop()
     after = controls.query(
@@ -146,12 +165,22 @@ async def test_a_worker_killed_mid_run_leaves_one_decision_per_voucher_and_balan
             controls.stack.kafka_bootstrap_servers, controls.ns.topics.decisions
         ) as log:
             await _feed(controls, work, producer, spread=False)
-            await log.wait_for(lambda: _count(log, dossiers) >= 2500, within=120)
+            await log.wait_for(
+                lambda: _count(log, dossiers),
+                lambda n: n >= 2500,
+                what="2500 of 10000 decisions before the kill (decided)",
+                within=300,
+            )
             victim = controls.services["control"]
             victim.kill()
             killed_at = _count(log, dossiers)
             victim.start()
-            await log.wait_for(lambda: _count(log, dossiers) == 10_000, within=300)
+            await log.wait_for(
+                lambda: _count(log, dossiers),
+                lambda n: n == 10_000,
+                what="all 10000 decisions after the restart (decided)",
+                within=600,
+            )
             decisions = _decisions(log, dossiers)
     assert killed_at < 10_000
     assert all(len(found) == 1 for found in decisions.values()), [

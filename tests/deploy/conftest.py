@@ -72,17 +72,23 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Clien
 
 
 def _wait_ready(client: httpx.Client, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
+    last = "no answer yet"
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"prometheus exited with {process.returncode}:\n{log.read_text()}")
         try:
-            if client.get("/-/ready").status_code == 200:
+            answer = client.get("/-/ready")
+            if answer.status_code == 200:
                 return
-        except httpx.TransportError:
-            pass
+            last = f"{answer.status_code} {answer.text[:200]}"
+        except httpx.TransportError as err:
+            last = repr(err)
         time.sleep(0.2)
-    pytest.fail(f"prometheus was not ready within 30 s:\n{log.read_text()}")
+    pytest.fail(
+        f"after 120 s, still waiting for prometheus's /-/ready to answer 200; saw {last}:\n"
+        f"{log.read_text()}"
+    )
 
 
 @pytest.fixture(scope="session")

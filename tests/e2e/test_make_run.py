@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,11 @@ import httpx
 import psutil
 import pytest
 
-from tests.conftest import PORT_SHIFT, ROOT
+from stack.ports import ports
+from tests.conftest import ROOT
+from tests.waits import wait_sync
 
-OFFSET = 20000 + PORT_SHIFT
+PORTS = ports("test-run")
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "pipeline-overview.json"
 
 
@@ -60,20 +61,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Any:
         PYTHON=sys.executable,
         REGISTRATION_APPROVAL="manual",
         COLUMNS="120",
-        **{
-            f"STACK_{name}_PORT": str(port + OFFSET)
-            for name, port in (
-                ("KAFKA", 9092),
-                ("KAFKA_CONTROLLER", 9093),
-                ("PG", 5432),
-                ("SMTP", 1025),
-                ("REGISTRATION", 8001),
-                ("VOUCHERS", 8002),
-                ("CONTROL", 8003),
-                ("NOTIFY", 8004),
-                ("PROMETHEUS", 9090),
-            )
-        },
+        **{f"STACK_{name.upper()}": str(port) for name, port in PORTS.items()},
     )
     output = tmp_path_factory.mktemp("run") / "run.out"
     with output.open("wb") as out:
@@ -86,10 +74,13 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Any:
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 300
-        while "Serving" not in output.read_text() and time.monotonic() < deadline:
-            assert run.poll() is None, output.read_text()
-            time.sleep(0.5)
+        wait_sync(
+            lambda: (run.poll(), output.read_text()[-600:]),
+            lambda seen: seen[0] is not None or "Serving" in seen[1],
+            what="`make run` to print Serving (its exit code and its last output)",
+            within=600,
+        )
+        assert "Serving" in output.read_text(), output.read_text()
         yield run, output, var_dir
     finally:
         if run.poll() is None:
@@ -108,28 +99,41 @@ def test_the_demo_ends_with_every_voucher_final_and_a_summary(running: Any) -> N
     assert "(no final status)" not in printed
     assert "Throughput:" in printed
     assert "p50" in printed and "p99" in printed  # noqa: PT018
-    for port in (8001, 8002, 8003, 8004, 9090):
-        assert f"127.0.0.1:{port + OFFSET}" in printed
+    for name in ("registration", "vouchers", "control", "notify", "prometheus"):
+        assert f"127.0.0.1:{PORTS[f'{name}_port']}" in printed
     for status in ("approved", "rejected", "returned", "refused"):
         assert status in printed
 
 
+def test_no_service_logs_an_error_at_start(running: Any) -> None:
+    _, _, var_dir = running
+    for name in ("registration", "vouchers", "control", "notify"):
+        lines = (var_dir / "log" / f"{name}.log").read_text().splitlines()
+        started = next(i for i, line in enumerate(lines) if "Application startup complete" in line)
+        errors = [line for line in lines[: started + 1] if '"level":"error"' in line]
+        assert errors == [], errors
+
+
 def test_every_dashboard_panel_has_data_and_every_rule_is_loaded(running: Any) -> None:
-    prometheus = f"http://127.0.0.1:{9090 + OFFSET}"
+    prometheus = f"http://127.0.0.1:{PORTS['prometheus_port']}"
     queries = _panel_queries()
-    empty: list[str] = []
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
+
+    def without_data() -> list[str]:
         empty = []
         for title, expr in queries:
             answer = httpx.get(f"{prometheus}/api/v1/query", params={"query": expr}, timeout=10)
             assert answer.status_code == 200, (title, expr, answer.text)
             if not answer.json()["data"]["result"]:
                 empty.append(f"{title}: {expr}")
-        if not empty:
-            break
-        time.sleep(5)
-    assert empty == [], "panels without data:\n" + "\n".join(empty)
+        return empty
+
+    wait_sync(
+        without_data,
+        lambda empty: empty == [],
+        what="every dashboard panel to have data (panels without data)",
+        within=180,
+        every=5,
+    )
     groups = httpx.get(f"{prometheus}/api/v1/rules", timeout=10).json()["data"]["groups"]
     rules = [rule for group in groups for rule in group["rules"]]
     assert any(rule["type"] == "alerting" for rule in rules)
@@ -157,12 +161,16 @@ def test_ctrl_c_stops_every_process_it_started(running: Any) -> None:
     os.killpg(run.pid, signal.SIGINT)
     # make re-raises the SIGINT once its child is done, so it ends "killed by SIGINT".
     assert run.wait(timeout=90) in (0, -signal.SIGINT, 130)
-    time.sleep(0.5)
-    left = [
-        p
-        for p in _stack_processes(var_dir)
-        if p.is_running() and p.status() != psutil.STATUS_ZOMBIE
-    ]
-    assert left == [], [p.cmdline()[:3] for p in left]
-    assert not any(psutil.pid_exists(pid) for pid in pids)
+
+    def left() -> list[str]:
+        found = []
+        for p in _stack_processes(var_dir):
+            try:
+                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                    found.append(" ".join(p.cmdline()[:3]))
+            except psutil.Error:
+                continue
+        return found + [f"pid {pid}" for pid in pids if psutil.pid_exists(pid)]
+
+    wait_sync(left, lambda found: found == [], what="no process of the stack left", within=30)
     assert "Stopped." in output.read_text()

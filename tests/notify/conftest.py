@@ -6,7 +6,7 @@ import datetime as dt
 import email
 import email.policy
 import json
-import mailbox
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -14,15 +14,17 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from aiohttp import web
 
 from services.notify import domain
 from shared.contract import StatusChanged, encode, make_envelope
 from shared.contract.directory import EVENT_TYPE, DirectoryEntry, DirectorySigner
+from shared.db import sync_url
 from stack.procs import ManagedProcess, wait_until
 from stack.runner import Endpoints, smtp_answers, smtp_sink
-from tests.support import Namespace, Producer, ServiceProcess, free_port, service_env
+from tests.support import Namespace, Producer, ServiceProcess, free_port, poll, service_env
 
 WEBHOOK_SECRET = "portal-webhook-secret"
 OFFICE = "0011"
@@ -30,18 +32,25 @@ STAFF = ("ksv1.0011@kbnn.gov.vn", "ksv2.0011@kbnn.gov.vn")
 
 
 class Sink:
-    """A real SMTP server (aiosmtpd) keeping every message in a maildir."""
+    """A real SMTP server (aiosmtpd, its own process) keeping every message in a maildir.
+
+    Each test reads a mailbox of its own: `open_mailbox()` files away what earlier tests
+    received, and mail is read incrementally (each file parsed once), so a test's reads cost
+    what it received, not what the module received.
+    """
 
     def __init__(self, root: Path) -> None:
         self.port = free_port()
         self.maildir = root / "mail"
         self.proc = smtp_sink(self.port, self.maildir, root / "smtp.log")
+        self._read: dict[str, EmailMessage] = {}
+        self._lock = threading.Lock()
 
     def start(self) -> None:
         self.proc.start(foreground=True)
         wait_until(
             lambda: smtp_answers("127.0.0.1", self.port),
-            timeout=30,
+            timeout=60,
             proc=self.proc,
             what="the SMTP sink",
         )
@@ -49,17 +58,32 @@ class Sink:
     def stop(self) -> None:
         self.proc.stop()
 
+    def open_mailbox(self) -> None:
+        """From now on, `messages()` holds only mail received after this call."""
+        with self._lock:
+            filed = self.maildir / "filed"
+            filed.mkdir(parents=True, exist_ok=True)
+            for path in self._new_files():
+                path.rename(filed / path.name)
+            self._read.clear()
+
+    def _new_files(self) -> list[Path]:
+        new = self.maildir / "new"
+        return sorted(new.iterdir()) if new.exists() else []
+
     def messages(self) -> list[EmailMessage]:
-        if not self.maildir.exists():
-            return []
-        box = mailbox.Maildir(self.maildir, create=False)
-        found = []
-        for key in box.iterkeys():
-            raw = box.get_bytes(key)
-            message = email.message_from_bytes(raw, policy=email.policy.default)
-            assert isinstance(message, EmailMessage)
-            found.append(message)
-        return found
+        """The mailbox's messages in arrival order; files not seen before are parsed now.
+
+        Reads files: call it from a worker thread (`poll` does) while the loop serves."""
+        with self._lock:
+            for path in self._new_files():
+                if path.name not in self._read:
+                    message = email.message_from_bytes(
+                        path.read_bytes(), policy=email.policy.default
+                    )
+                    assert isinstance(message, EmailMessage)
+                    self._read[path.name] = message
+            return list(self._read.values())
 
     def by_message_id(self) -> dict[str, list[EmailMessage]]:
         index: dict[str, list[EmailMessage]] = {}
@@ -133,7 +157,21 @@ class Notify:
             source="test",
         )
         await producer.send(self.ns.topics.units, envelope, code)
+        await poll(
+            lambda: self.directory_version(code),
+            lambda version: version >= 1,
+            what=f"the notify service to know unit {code} (its directory version)",
+        )
         return entry
+
+    def directory_version(self, unit_code: str) -> int:
+        """The unit's directory version as the notify service holds it (0: unknown)."""
+        dsn = sync_url(self.stack.database_url).replace("postgresql+psycopg", "postgresql")
+        with psycopg.connect(dsn) as conn:
+            row = conn.execute(
+                "SELECT version FROM notify.unit_directory WHERE unit_code = %s", (unit_code,)
+            ).fetchone()
+        return int(row[0]) if row else 0
 
     async def status(
         self,
@@ -203,10 +241,18 @@ def notify(
         "DIGEST_TIME": "23:59",
     }
     service = ServiceProcess("notify", env, root / "notify.log", port)
-    service.start()
+    service.start(timeout=120)
     yield Notify(stack, ns, sink, service, receiver)
     service.stop()
     sink.stop()
+
+
+@pytest.fixture(autouse=True)
+def mailbox(request: pytest.FixtureRequest) -> None:
+    """Each test of the notify service reads a mailbox of its own."""
+    if "notify" in request.fixturenames:
+        notify: Notify = request.getfixturevalue("notify")
+        notify.sink.open_mailbox()
 
 
 @pytest.fixture

@@ -32,7 +32,9 @@ async def test_a_valid_new_registration_is_approved_at_once_and_reaches_the_dire
 
     async with TopicLog(stack.kafka_bootstrap_servers, ns.topics.units) as directory:
         await directory.wait_for(
-            lambda: any(r.key == unit.code.encode() for r in directory.records)
+            lambda: sum(r.key == unit.code.encode() for r in directory.records),
+            lambda entries: entries > 0,
+            what=f"unit {unit.code} in the directory (its entries)",
         )
         entry = orjson.loads(
             next(r for r in directory.records if r.key == unit.code.encode()).value
@@ -202,7 +204,9 @@ async def test_a_suspended_unit_is_marked_in_the_directory_and_can_be_reinstated
         events = await auto_status.statuses(change.payload["dossier_id"], {"approved"})
     async with TopicLog(stack.kafka_bootstrap_servers, ns.topics.units) as directory:
         await directory.wait_for(
-            lambda: sum(r.key == unit.code.encode() for r in directory.records) >= 4
+            lambda: sum(r.key == unit.code.encode() for r in directory.records),
+            lambda entries: entries >= 4,
+            what=f"4 directory entries of unit {unit.code} (its entries)",
         )
         versions = [
             orjson.loads(r.value)["payload"]

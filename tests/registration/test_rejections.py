@@ -202,9 +202,17 @@ async def test_a_resubmission_repeats_the_status_and_a_modified_one_is_refused(
         await producer.send(ns.topics.registrations, original, unit.code)
         await auto_status.statuses(dossier, {"approved"})
         await producer.send(ns.topics.registrations, same, unit.code)
-        await auto_status.wait_for(lambda: len(auto_status.by_dossier[dossier]) == 3)
+        await auto_status.wait_for(
+            lambda: [e["status"] for e in auto_status.by_dossier.get(dossier, [])],
+            lambda seen: len(seen) == 3,
+            what=f"3 statuses of {dossier} (its statuses)",
+        )
         await producer.send(ns.topics.registrations, modified, unit.code)
-        await auto_status.wait_for(lambda: len(auto_status.by_dossier[dossier]) == 4)
+        await auto_status.wait_for(
+            lambda: [e["status"] for e in auto_status.by_dossier.get(dossier, [])],
+            lambda seen: len(seen) == 4,
+            what=f"4 statuses of {dossier} (its statuses)",
+        )
     events = auto_status.by_dossier[dossier]
     assert [(e["status"], e["sequence"]) for e in events] == [
         ("received", 1),
@@ -239,7 +247,11 @@ async def test_a_message_that_is_not_json_is_dead_lettered_and_the_next_is_proce
         await producer.send(ns.topics.registrations, valid, unit.code)
     await auto_status.statuses(valid.payload["dossier_id"], {"approved"})
     async with TopicLog(stack.kafka_bootstrap_servers, ns.topics.deadletter) as dead:
-        await dead.wait_for(lambda: sum(r.key == unit.code.encode() for r in dead.records) >= 3)
+        await dead.wait_for(
+            lambda: sum(r.key == unit.code.encode() for r in dead.records),
+            lambda letters: letters >= 3,
+            what=f"3 dead letters of unit {unit.code} (dead letters of it)",
+        )
         mine = [r for r in dead.records if r.key == unit.code.encode()]
     assert [r.value for r in mine[:2]] == [poison, no_envelope]
     assert orjson.loads(mine[2].value)["event_id"] == no_dossier.event_id
@@ -250,12 +262,16 @@ async def test_a_message_that_is_not_json_is_dead_lettered_and_the_next_is_proce
     assert after - before == 3
     # The consumer's lag on the topic, as operators see it, comes back to nothing.
     lag = "registration_consumer_lag_messages"
+    sample = f'{lag}{{topic="{ns.topics.registrations}"}} '
     await poll(
-        lambda: (
-            f'{lag}{{topic="{ns.topics.registrations}"}} 0.0'
-            in httpx.get(f"{service.url}/metrics").text
-        ),
-        within=40,
+        lambda: [
+            line
+            for line in httpx.get(f"{service.url}/metrics", timeout=10).text.splitlines()
+            if line.startswith(sample)
+        ],
+        lambda lines: lines == [f"{sample}0.0"],
+        what=f"{sample.strip()} reported as 0.0 (its samples)",
+        within=120,
         every=1,
     )
 

@@ -75,7 +75,11 @@ async def test_a_row_committed_late_with_a_smaller_id_is_still_published(
         finally:
             await producer.stop()
     async with TopicLog(stack.kafka_bootstrap_servers, topic) as log:
-        await log.wait_for(lambda: len(log.records) == 2, within=20)
+        await log.wait_for(
+            lambda: [r.value for r in log.records],
+            lambda values: len(values) == 2,
+            what="the 2 published outbox rows on the topic (values on it)",
+        )
     assert published == [1, 1]
     assert sorted(r.value for r in log.records) == [b"first id", b"second id"]
     async with engine.connect() as conn:
@@ -104,7 +108,11 @@ async def test_enqueued_messages_carry_their_headers_to_kafka(
     finally:
         await producer.stop()
     async with TopicLog(stack.kafka_bootstrap_servers, topic) as log:
-        await log.wait_for(lambda: len(log.records) == 1, within=20)
+        await log.wait_for(
+            lambda: [r.value for r in log.records],
+            lambda values: len(values) == 1,
+            what="the published outbox row on the topic (values on it)",
+        )
     [record] = log.records
     assert (record.key, record.value) == (b"1012345", b"v")
     assert dict(record.headers) == {"error": "lỗi".encode()}

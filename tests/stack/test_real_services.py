@@ -23,6 +23,7 @@ from shared.settings import BaseServiceSettings
 from stack import kafka
 from stack.apps import SERVICES, service_migrations
 from stack.runner import Endpoints
+from tests.waits import WaitTimedOut
 
 
 async def test_a_faust_agent_consumes_what_aiokafka_produced_and_publishes_onwards(
@@ -64,11 +65,16 @@ async def test_a_faust_agent_consumes_what_aiokafka_produced_and_publishes_onwar
         await consumer.start()
         received: list[dict[str, Any]] = []
         try:
-            async with asyncio.timeout(60):
+            async with asyncio.timeout(120):
                 async for message in consumer:
                     received.append(orjson.loads(message.value))
                     if len(received) == len(sent):
                         break
+        except TimeoutError:
+            raise WaitTimedOut(
+                f"after 120 s, still waiting for {len(sent)} echoed messages on {sink}; "
+                f"saw {len(received)}: {sorted(r['n'] for r in received)}"
+            ) from None
         finally:
             await consumer.stop()
     assert sorted(r["n"] for r in received) == [d["n"] for d in sent]

@@ -44,11 +44,21 @@ async def test_sigkill_mid_run_leaves_every_voucher_with_exactly_one_intake_outc
     def decided() -> int:
         return sum(1 for d in dossiers if d in status.by_dossier)
 
-    await status.wait_for(lambda: decided() >= VOUCHERS // 4, within=120)
+    await status.wait_for(
+        decided,
+        lambda n: n >= VOUCHERS // 4,
+        what=f"{VOUCHERS // 4} of {VOUCHERS} vouchers decided (decided)",
+        within=240,
+    )
     pipeline.vouchers.kill()
     killed_at = decided()
     pipeline.vouchers.start()
-    await status.wait_for(lambda: decided() == VOUCHERS, within=240)
+    await status.wait_for(
+        decided,
+        lambda n: n == VOUCHERS,
+        what=f"all {VOUCHERS} vouchers decided after the restart (decided)",
+        within=600,
+    )
 
     outcomes = {d: {(e["status"], e["sequence"]) for e in status.by_dossier[d]} for d in dossiers}
     assert all(len(o) == 1 for o in outcomes.values()), [

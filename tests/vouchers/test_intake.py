@@ -41,7 +41,11 @@ async def test_a_faulty_voucher_is_rejected_with_its_reason(
     await producer.send(pipeline.ns.topics.vouchers, faulty.raw, unit.code)
     assert faulty.dossier_id is not None
     if kind is ReasonCode.DUPLICATE_MODIFIED:
-        await status.wait_for(lambda: len(status.by_dossier[faulty.dossier_id or ""]) >= 2)
+        await status.wait_for(
+            lambda: [e["status"] for e in status.by_dossier.get(faulty.dossier_id or "", [])],
+            lambda seen: len(seen) >= 2,
+            what=f"2 statuses of {faulty.dossier_id} (its statuses)",
+        )
     events = await status.statuses(faulty.dossier_id, {"rejected"})
     rejected = [e for e in events if e["status"] == "rejected"]
     assert len(rejected) == 1
@@ -57,7 +61,12 @@ async def test_a_suspended_unit_cannot_submit(
     version = pipeline.directory_version(unit.code)
     async with httpx.AsyncClient(base_url=pipeline.registration.url) as http:
         assert (await http.post(f"/units/{unit.code}/suspend", headers=token)).status_code == 200
-    await poll(lambda: pipeline.directory_version(unit.code) > version)
+    await poll(
+        lambda: pipeline.directory_version(unit.code),
+        lambda now: now > version,
+        what=f"the vouchers service to see unit {unit.code} suspended (directory version, "
+        f"was {version})",
+    )
     voucher = unit.voucher()
     await producer.send(pipeline.ns.topics.vouchers, voucher, unit.code)
     events = await status.statuses(voucher.payload["dossier_id"], {"rejected", "received"})
@@ -103,7 +112,11 @@ async def test_a_valid_voucher_is_received_with_its_deadline_and_handed_to_contr
     async with TopicLog(
         pipeline.stack.kafka_bootstrap_servers, pipeline.ns.topics.control
     ) as control:
-        await control.wait_for(lambda: dossier in control.by_dossier)
+        await control.wait_for(
+            lambda: len(control.by_dossier.get(dossier, [])),
+            lambda handed: handed > 0,
+            what=f"{dossier} handed to control (messages for it on the control topic)",
+        )
     handed = control.by_dossier[dossier][0]
     assert handed["voucher"] == voucher.payload
     assert handed["deadline"] == events[0]["deadline"]
@@ -120,7 +133,11 @@ async def test_a_resubmission_repeats_the_status_and_a_modified_one_leaves_the_o
     modified = unit.voucher(dossier_id=dossier, total_amount=original.payload["total_amount"] + 5)
     for envelope in (original, original, same, modified):
         await producer.send(pipeline.ns.topics.vouchers, envelope, unit.code)
-    await status.wait_for(lambda: len(status.by_dossier[dossier]) >= 3)
+    await status.wait_for(
+        lambda: [(e["status"], e["sequence"]) for e in status.by_dossier.get(dossier, [])],
+        lambda seen: len(seen) >= 3,
+        what=f"3 statuses of {dossier} (its statuses)",
+    )
     events = status.by_dossier[dossier]
     assert [(e["status"], e["sequence"]) for e in events] == [
         ("received", 1),
@@ -156,7 +173,11 @@ async def test_poison_messages_do_not_stop_the_consumer(
     async with TopicLog(
         pipeline.stack.kafka_bootstrap_servers, pipeline.ns.topics.deadletter
     ) as dead:
-        await dead.wait_for(lambda: sum(r.key == unit.code.encode() for r in dead.records) >= 3)
+        await dead.wait_for(
+            lambda: sum(r.key == unit.code.encode() for r in dead.records),
+            lambda letters: letters >= 3,
+            what=f"3 dead letters of unit {unit.code} (dead letters of it)",
+        )
     values = [r.value for r in dead.records if r.key == unit.code.encode()]
     assert values[:2] == [not_json.raw, no_envelope.raw]
     assert decode_envelope(values[2]).event_id == crashing.event_id
