@@ -8,6 +8,12 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
 
+MAX_REQUEST_BYTES = 1_100_000
+"""Kafka's per-message limit everywhere in the product: the broker's `message.max.bytes`, the
+producers' `max_request_size` and the consumers' per-partition fetch size. It leaves room
+above the contract's 1 MiB value for the key, the headers and the record overhead, so any
+message the contract allows can be published, and a dead letter of one too."""
+
 
 class Producer:
     """Idempotent, acks=all; built in `start()` on the running loop, not at construction."""
@@ -18,7 +24,7 @@ class Producer:
             "acks": "all",
             "enable_idempotence": True,
             "linger_ms": 5,
-            "max_request_size": 1_100_000,
+            "max_request_size": MAX_REQUEST_BYTES,
             **options,
         }
         self._producer: AIOKafkaProducer | None = None

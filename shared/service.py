@@ -29,9 +29,10 @@ from shared.consumer import BatchApplier, BatchHandler, Handler, consume_batches
 from shared.db import make_engine, make_sessionmaker
 from shared.errors import install_error_handlers
 from shared.faust_app import make_faust_app
-from shared.messaging import MessagingTables, OutboxRelay
+from shared.messaging import MessagingTables
 from shared.metrics import BATCH_SIZE_BUCKETS, LATENCY_BUCKETS, make_registry, metrics_router
 from shared.producer import Producer
+from shared.relay import OutboxRelay
 from shared.settings import BaseServiceSettings
 from shared.signing import TrustStore
 
@@ -78,6 +79,14 @@ class PipelineMetrics:
         self.outbox_published = Counter(
             f"{service}_outbox_published_total",
             "Messages published from the outbox.",
+            registry=registry,
+        )
+        # Outbox rows that could never be published (too large, refused for good), moved to
+        # the service's parked_messages table so that the rows behind them go on.
+        self.outbox_parked = Counter(
+            f"{service}_outbox_parked_total",
+            "Outbox rows parked because they can never be published.",
+            ["topic"],
             registry=registry,
         )
 
@@ -164,6 +173,7 @@ def build_runtime(name: str, settings: BaseServiceSettings, tables: MessagingTab
         producer=producer,
         lock_id=_lock_id(name),
         on_published=metrics.outbox_published.inc,
+        on_parked=lambda topic: metrics.outbox_parked.labels(topic).inc(),
     )
     return Runtime(
         name=name,
