@@ -6,6 +6,7 @@
     ├── Forbidden           403  valid credentials, outside their office or role
     ├── NotFound            404
     ├── Conflict            409  the dossier is not in a state that allows this
+    ├── PayloadTooLarge     413  the body would make a message over the contract's 1 MiB
     └── Unavailable         503  a dependency (broker, database) cannot be reached now
 
 Each service subclasses these for its own cases; `install_error_handlers` maps them all.
@@ -13,7 +14,7 @@ Each service subclasses these for its own cases; `install_error_handlers` maps t
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import ORJSONResponse
@@ -53,6 +54,11 @@ class Conflict(ServiceError):
     code = "conflict"
 
 
+class PayloadTooLarge(ServiceError):
+    status_code = 413
+    code = "payload_too_large"
+
+
 class Unavailable(ServiceError):
     status_code = 503
     code = "unavailable"
@@ -66,5 +72,18 @@ async def _handle(request: Request, exc: Exception) -> ORJSONResponse:
     )
 
 
+MAX_BODY_BYTES = 2 * 1024 * 1024
+"""No request the API serves needs a larger body (an event is at most 1 MiB)."""
+
+
 def install_error_handlers(api: FastAPI) -> None:
     api.add_exception_handler(ServiceError, _handle)
+
+    @api.middleware("http")
+    async def limit_body(request: Request, call_next: Any) -> Any:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return await _handle(
+                request, PayloadTooLarge(f"a body of at most {MAX_BODY_BYTES} bytes is accepted")
+            )
+        return await call_next(request)

@@ -17,6 +17,7 @@ import faust
 import orjson
 from faust.serializers import codecs
 
+from shared.producer import MAX_REQUEST_BYTES
 from shared.settings import BaseServiceSettings
 
 
@@ -58,6 +59,10 @@ def make_faust_app(name: str, settings: BaseServiceSettings, **overrides: Any) -
         "value_serializer": "raw",
         "stream_wait_empty": True,
         "broker_max_poll_records": 500,
+        # At least the largest message the broker accepts, so no fetch depends on Kafka's
+        # first-batch exception to make progress.
+        "consumer_max_fetch_size": MAX_REQUEST_BYTES,
+        "producer_max_request_size": MAX_REQUEST_BYTES,
         # A worker that dies is noticed within 10 s, so its partitions move (or its restart
         # rejoins) without waiting for the 60 s default.
         "broker_session_timeout": 10.0,

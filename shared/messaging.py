@@ -8,19 +8,20 @@ repeats a publication (consumers are idempotent) but never loses one.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import Callable, Sequence
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.producer import Producer
-
-log = logging.getLogger(__name__)
+KEPT_BODY_BYTES: Final = 64 * 1024
+"""How much of a message too large to publish is kept (in a dead letter or a parked row)."""
+KEPT_KEY_BYTES: Final = 1024
+MAX_DEAD_LETTER_BYTES: Final = 1024 * 1024
+"""A dead letter carries the received value whole up to the contract's 1 MiB; beyond, a part."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Outgoing:
 class MessagingTables:
     inbox: sa.Table
     outbox: sa.Table
+    parked: sa.Table
 
 
 def messaging_tables(metadata: sa.MetaData, schema: str) -> MessagingTables:
@@ -64,7 +66,23 @@ def messaging_tables(metadata: sa.MetaData, schema: str) -> MessagingTables:
         ),
         schema=schema,
     )
-    return MessagingTables(inbox=inbox, outbox=outbox)
+    parked = sa.Table(
+        "parked_messages",
+        metadata,
+        sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
+        sa.Column("outbox_id", sa.BigInteger(), nullable=False),
+        sa.Column("topic", sa.Text(), nullable=False),
+        sa.Column("key", sa.LargeBinary()),
+        sa.Column("headers", sa.JSON(), nullable=False),
+        sa.Column("value", sa.LargeBinary(), nullable=False),
+        sa.Column("value_bytes", sa.Integer(), nullable=False),
+        sa.Column("value_sha256", sa.Text(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("parked_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+        schema=schema,
+    )
+    return MessagingTables(inbox=inbox, outbox=outbox, parked=parked)
 
 
 async def claim(
@@ -97,103 +115,30 @@ async def enqueue(
 
 
 def dead_letter(
-    *, topic: str, source_topic: str, key: bytes | None, raw: bytes, error: str
+    *,
+    topic: str,
+    source_topic: str,
+    key: bytes | None,
+    raw: bytes,
+    error: str,
+    limit: int = MAX_DEAD_LETTER_BYTES,
 ) -> Outgoing:
-    """The raw bytes that could not be applied, with headers `error` and `source-topic`."""
-    return Outgoing(
-        topic=topic,
-        key=key,
-        value=raw,
-        headers=(("error", error[:1000]), ("source-topic", source_topic)),
-    )
+    """The raw bytes that could not be applied, with headers `error` and `source-topic`.
 
-
-class OutboxRelay:
-    """Publishes committed outbox rows in id order, then deletes exactly the rows published.
-
-    One relay per service publishes at a time (a transaction-scoped advisory lock); the others
-    wait their turn. Events about one dossier are written under its row lock, so they leave in
-    the order they were committed.
+    A value over `limit` could not be published whole (the producer and the broker refuse
+    it), so its first `KEPT_BODY_BYTES` are sent with headers `truncated`, `original-bytes`
+    and `sha256` (of the whole value), which identify what the sender sent.
     """
-
-    def __init__(
-        self,
-        *,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        tables: MessagingTables,
-        producer: Producer,
-        lock_id: int,
-        batch_size: int = 1000,
-        idle_seconds: float = 0.05,
-        on_published: Callable[[int], None] = lambda n: None,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._tables = tables
-        self._producer = producer
-        self._lock_id = lock_id
-        self._batch_size = batch_size
-        self._idle = idle_seconds
-        self._wake = asyncio.Event()
-        self._on_published = on_published
-
-    def wake(self) -> None:
-        """Tell the relay that a transaction with outbox rows has just committed."""
-        self._wake.set()
-
-    async def publish_once(self) -> int:
-        """Publish one batch; the number of messages published (0 if none, or another relay is)."""
-        outbox = self._tables.outbox
-        async with self._sessionmaker() as session, session.begin():
-            locked = await session.scalar(
-                sa.select(sa.func.pg_try_advisory_xact_lock(self._lock_id))
-            )
-            if not locked:
-                return 0
-            rows = (
-                await session.execute(
-                    sa.select(outbox).order_by(outbox.c.id).limit(self._batch_size)
-                )
-            ).all()
-            if not rows:
-                return 0
-            pending = [
-                await self._producer.send(
-                    row.topic,
-                    value=row.value,
-                    key=row.key,
-                    headers=[(name, value.encode()) for name, value in row.headers],
-                )
-                for row in rows
-            ]
-            await asyncio.gather(*pending)
-            # Exactly the rows read: ids are handed out before commit, so a concurrent
-            # transaction may commit a smaller id after this one was read.
-            await session.execute(sa.delete(outbox).where(outbox.c.id.in_([r.id for r in rows])))
-        self._on_published(len(rows))
-        return len(rows)
-
-    async def backlog(self) -> int:
-        async with self._sessionmaker() as session:
-            count = await session.scalar(
-                sa.select(sa.func.count()).select_from(self._tables.outbox)
-            )
-        return int(count or 0)
-
-    async def run(self) -> None:
-        """Publish until cancelled; on a broker or database failure, retry with backoff."""
-        delay = 0.1
-        while True:
-            self._wake.clear()
-            try:
-                published = await self.publish_once()
-                delay = 0.1
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox relay failed; retrying in %.1f s", delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-                continue
-            if published < self._batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
+    headers: tuple[tuple[str, str], ...] = (
+        ("error", error[:1000]),
+        ("source-topic", source_topic),
+    )
+    if len(raw) + len(key or b"") > limit:
+        headers += (
+            ("truncated", "true"),
+            ("original-bytes", str(len(raw))),
+            ("sha256", hashlib.sha256(raw).hexdigest()),
+        )
+        raw = raw[:KEPT_BODY_BYTES]
+        key = key[:KEPT_KEY_BYTES] if key else key
+    return Outgoing(topic=topic, key=key, value=raw, headers=headers)

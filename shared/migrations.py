@@ -90,3 +90,32 @@ def create_messaging_tables(schema: str) -> None:
         ),
         schema=schema,
     )
+
+
+def create_parked_table(schema: str) -> None:
+    """Outbox rows that could never be published, kept for operators (see `shared.relay`).
+
+    `value` holds the row's value, or its first 64 KiB when larger; `value_bytes` and
+    `value_sha256` describe the whole.
+
+    Frozen at the revision that added it: later changes go into new revisions.
+    """
+    from alembic import op
+
+    op.create_table(
+        "parked_messages",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
+        sa.Column("outbox_id", sa.BigInteger(), nullable=False),
+        sa.Column("topic", sa.Text(), nullable=False),
+        sa.Column("key", sa.LargeBinary(), nullable=True),
+        sa.Column("headers", sa.JSON(), nullable=False, server_default=sa.text("'[]'")),
+        sa.Column("value", sa.LargeBinary(), nullable=False),
+        sa.Column("value_bytes", sa.Integer(), nullable=False),
+        sa.Column("value_sha256", sa.Text(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            "parked_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        schema=schema,
+    )

@@ -6,7 +6,14 @@ import asyncio
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
 from aiokafka.structs import RecordMetadata
+
+MAX_REQUEST_BYTES = 1_100_000
+"""Kafka's per-message limit everywhere in the product: the broker's `message.max.bytes`, the
+producers' `max_request_size` and the consumers' per-partition fetch size. It leaves room
+above the contract's 1 MiB value for the key, the headers and the record overhead, so any
+message the contract allows can be published, and a dead letter of one too."""
 
 
 class Producer:
@@ -18,14 +25,29 @@ class Producer:
             "acks": "all",
             "enable_idempotence": True,
             "linger_ms": 5,
-            "max_request_size": 1_100_000,
+            "max_request_size": MAX_REQUEST_BYTES,
             **options,
         }
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
-        self._producer = AIOKafkaProducer(**self._options)
-        await self._producer.start()
+        """Connect; on failure nothing is left open, so `start()` can be tried again."""
+        producer = AIOKafkaProducer(**self._options)
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        self._producer = producer
+
+    async def topics(self) -> set[str]:
+        """The topics the cluster has now."""
+        metadata = await self._started.client.fetch_all_metadata()
+        return set(metadata.topics())
+
+    @property
+    def started(self) -> bool:
+        return self._producer is not None
 
     async def stop(self) -> None:
         if self._producer is not None:
@@ -35,7 +57,8 @@ class Producer:
     @property
     def _started(self) -> AIOKafkaProducer:
         if self._producer is None:
-            raise RuntimeError("the producer is not started")
+            # A KafkaError, as when the broker cannot be reached: callers answer "try again".
+            raise KafkaConnectionError("not connected to the broker yet")
         return self._producer
 
     async def send(

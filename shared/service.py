@@ -18,23 +18,31 @@ from typing import Any
 import faust
 import sqlalchemy as sa
 import uvicorn
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter, Depends, FastAPI, Response
 from faust.contrib.asgi import faust_app_running
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.access import Doors, OfficeOf, document_access, public
-from shared.consumer import BatchApplier, BatchHandler, Handler, consume_batches, per_message
+from shared.consumer import (
+    BatchApplier,
+    BatchHandler,
+    Handler,
+    consume_batches,
+    per_message,
+    stop_worker,
+)
 from shared.db import make_engine, make_sessionmaker
 from shared.errors import install_error_handlers
 from shared.faust_app import make_faust_app
-from shared.messaging import MessagingTables, OutboxRelay
+from shared.messaging import MessagingTables
 from shared.metrics import BATCH_SIZE_BUCKETS, LATENCY_BUCKETS, make_registry, metrics_router
 from shared.producer import Producer
+from shared.relay import OutboxRelay
 from shared.settings import BaseServiceSettings
 from shared.signing import TrustStore
+from shared.startup import Readiness, broker_start, database_check, wait_for
+from shared.watchers import watch_lag, watch_outbox
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +89,14 @@ class PipelineMetrics:
             "Messages published from the outbox.",
             registry=registry,
         )
+        # Outbox rows that could never be published (too large, refused for good), moved to
+        # the service's parked_messages table so that the rows behind them go on.
+        self.outbox_parked = Counter(
+            f"{service}_outbox_parked_total",
+            "Outbox rows parked because they can never be published.",
+            ["topic"],
+            registry=registry,
+        )
 
     def observe_batch(self, size: int, seconds: float) -> None:
         self.batch_size.observe(size)
@@ -101,6 +117,7 @@ class Runtime:
     metrics: PipelineMetrics
     tasks: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
+    readiness: Readiness = field(default_factory=lambda: Readiness("database", "broker"))
 
     def doors(self, **office_of: OfficeOf) -> Doors:
         """This service's access rules; `office_of` finds the office of each key it names."""
@@ -174,6 +191,7 @@ def build_runtime(name: str, settings: BaseServiceSettings, tables: MessagingTab
         producer=producer,
         lock_id=_lock_id(name),
         on_published=metrics.outbox_published.inc,
+        on_parked=lambda topic: metrics.outbox_parked.labels(topic).inc(),
     )
     return Runtime(
         name=name,
@@ -189,60 +207,6 @@ def build_runtime(name: str, settings: BaseServiceSettings, tables: MessagingTab
     )
 
 
-async def _watch_outbox(runtime: Runtime) -> None:
-    while True:
-        with contextlib.suppress(Exception):
-            runtime.metrics.outbox_backlog.set(await runtime.relay.backlog())
-        await asyncio.sleep(5)
-
-
-async def _consumer_lag(
-    runtime: Runtime, admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer
-) -> dict[str, int]:
-    committed = await admin.list_consumer_group_offsets(runtime.faust.conf.id)
-    partitions = [
-        TopicPartition(topic, p)
-        for topic in runtime.topics
-        for p in (consumer.partitions_for_topic(topic) or await _partitions(consumer, topic))
-    ]
-    ends = await consumer.end_offsets(partitions)
-    lag: dict[str, int] = dict.fromkeys(runtime.topics, 0)
-    for tp, end in ends.items():
-        done = committed.get(tp)
-        lag[tp.topic] += end - (done.offset if done is not None and done.offset >= 0 else 0)
-    return lag
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    await consumer.topics()
-    return consumer.partitions_for_topic(topic) or set()
-
-
-async def _watch_lag(runtime: Runtime, every: float = 10.0) -> None:
-    """Consumer lag per topic, through clients opened once for the life of the process."""
-    bootstrap = runtime.settings.kafka_bootstrap_servers
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    started: list[Any] = []
-    try:
-        while True:
-            try:
-                for client in (admin, consumer):
-                    if client not in started:
-                        await client.start()
-                        started.append(client)
-                for topic, lag in (await _consumer_lag(runtime, admin, consumer)).items():
-                    runtime.metrics.consumer_lag.labels(topic).set(lag)
-            except Exception as exc:
-                log.warning("consumer lag unavailable: %s", exc)
-            await asyncio.sleep(every)
-    finally:
-        if consumer in started:
-            await consumer.stop()
-        if admin in started:
-            await admin.close()
-
-
 def health_router(runtime: Runtime) -> APIRouter:
     router = APIRouter(tags=["operations"], dependencies=[Depends(public)])
 
@@ -250,20 +214,47 @@ def health_router(runtime: Runtime) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": runtime.name}
 
-    @router.get("/readyz", summary="The database answers and the stream processor runs")
+    @router.get(
+        "/readyz",
+        summary="The database and the broker answer and the stream processor runs",
+        description="503 while the service waits for any of them, saying what it waits for.",
+    )
     async def readyz(response: Response) -> dict[str, str]:
-        checks = {"stream": "ok" if runtime.faust.started else "starting"}
-        try:
-            async with runtime.engine.connect() as conn:
-                await conn.execute(sa.text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception as exc:
-            checks["database"] = f"unavailable: {type(exc).__name__}"
+        checks = dict(runtime.readiness.parts)
+        checks["stream"] = "ok" if runtime.faust.started else "starting"
+        if checks.get("database") == "ok":
+            try:
+                async with runtime.engine.connect() as conn:
+                    await conn.execute(sa.text("SELECT 1"))
+            except Exception as exc:
+                checks["database"] = f"unavailable: {type(exc).__name__}"
         if any(v != "ok" for v in checks.values()):
             response.status_code = 503
         return checks
 
     return router
+
+
+async def _start(
+    runtime: Runtime, resources: contextlib.AsyncExitStack
+) -> list[asyncio.Task[None]]:
+    """Wait for the database and the broker, then start the stream and the background tasks."""
+    readiness = runtime.readiness
+    await wait_for("database", database_check(runtime.engine), readiness=readiness)
+    await wait_for("broker", broker_start(runtime.producer, runtime.topics), readiness=readiness)
+    await resources.enter_async_context(faust_app_running(runtime.faust, stop_timeout=30))
+    log.info("service started", extra={"service": runtime.name})
+    return [
+        asyncio.create_task(runtime.relay.run(), name="outbox-relay"),
+        asyncio.create_task(watch_outbox(runtime), name="outbox-watch"),
+        asyncio.create_task(watch_lag(runtime), name="lag-watch"),
+        *(asyncio.create_task(task()) for task in runtime.tasks),
+    ]
+
+
+def _stop_if_failed(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        stop_worker(f"the service could not start: {task.exception()!r}")
 
 
 def make_api(
@@ -272,24 +263,24 @@ def make_api(
     @contextlib.asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         del api
-        await runtime.producer.start()
-        background = [
-            asyncio.create_task(runtime.relay.run(), name="outbox-relay"),
-            asyncio.create_task(_watch_outbox(runtime), name="outbox-watch"),
-            asyncio.create_task(_watch_lag(runtime), name="lag-watch"),
-            *(asyncio.create_task(task()) for task in runtime.tasks),
-        ]
-        try:
-            async with faust_app_running(runtime.faust, stop_timeout=30):
-                log.info("service started", extra={"service": runtime.name})
+        async with contextlib.AsyncExitStack() as resources:
+            # Started beside the HTTP server, which answers /healthz and /readyz meanwhile.
+            starting = asyncio.create_task(_start(runtime, resources), name="startup")
+            starting.add_done_callback(_stop_if_failed)
+            try:
                 yield
-        finally:
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            await runtime.relay.publish_once()
-            await runtime.producer.stop()
-            await runtime.engine.dispose()
+            finally:
+                starting.cancel()
+                done = await asyncio.gather(starting, return_exceptions=True)
+                background = done[0] if isinstance(done[0], list) else []
+                for task in background:
+                    task.cancel()
+                await asyncio.gather(*background, return_exceptions=True)
+        if runtime.producer.started:
+            with contextlib.suppress(Exception):
+                await runtime.relay.publish_once()
+        await runtime.producer.stop()
+        await runtime.engine.dispose()
 
     api = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     install_error_handlers(api)

@@ -14,8 +14,14 @@ from shared.contract import (
     encode,
     make_envelope,
 )
+from shared.contract.bounds import MAX_REPORTED_PROBLEMS, storable
 from shared.contract.enums import DossierKind, Status
 from shared.messaging import Outgoing
+
+# A field path names a sender's member (unknown ones too, of any length); cut so that a
+# status stays small whatever was sent.
+_MAX_FIELD = 200
+_MAX_TEXT = 1000
 
 
 def status_changed(
@@ -53,7 +59,22 @@ def reasons_json(reasons: Sequence[Reason]) -> list[dict[str, Any]]:
 
 
 def rejection_reasons(err: PayloadRejectedError) -> list[Reason]:
-    """The reasons a refused payload reports: one per field pydantic found wrong."""
-    if isinstance(err, MalformedPayloadError):
-        return [Reason(code=err.reason.value, field=f, message=m) for f, m in err.problems()]
-    return [Reason(code=err.reason.value, field=None, message=str(err))]
+    """The reasons a refused payload reports: one per field found wrong, at most
+    `MAX_REPORTED_PROBLEMS` and then one saying how many more (a status stays small)."""
+    if not isinstance(err, MalformedPayloadError):
+        return [Reason(code=err.reason.value, field=None, message=storable(str(err)[:_MAX_TEXT]))]
+    problems = err.problems()
+    reasons = [
+        Reason(code=err.reason.value, field=storable(f[:_MAX_FIELD]), message=m[:_MAX_TEXT])
+        for f, m in problems[:MAX_REPORTED_PROBLEMS]
+    ]
+    if len(problems) > MAX_REPORTED_PROBLEMS:
+        more = len(problems) - MAX_REPORTED_PROBLEMS
+        reasons.append(
+            Reason(
+                code=err.reason.value,
+                field=None,
+                message=f"Còn {more} lỗi khác ({more} more problems)",
+            )
+        )
+    return reasons

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from shared.producer import MAX_REQUEST_BYTES
 from stack.config import StackSettings
 from stack.errors import ComponentFailed, PrerequisiteMissing, ResolveFailed
 from stack.procs import ManagedProcess, ensure_port_free, wait_until
@@ -119,7 +120,7 @@ def _server_properties(settings: StackSettings, data: Path) -> str:
             "share.coordinator.state.topic.replication.factor=1",
             "share.coordinator.state.topic.min.isr=1",
             "group.initial.rebalance.delay.ms=0",
-            "message.max.bytes=1100000",
+            f"message.max.bytes={MAX_REQUEST_BYTES}",
             "",
         ]
     )

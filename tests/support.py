@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import signal
 import socket
@@ -13,7 +14,7 @@ import sys
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,49 @@ async def topic_size(bootstrap: str, topic: str) -> int:
         await consumer.stop()
 
 
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def set_field(path: str, value: Any) -> Mutation:
+    """Set `a.b.0.c` in the payload."""
+
+    def mutate(payload: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        target: Any = payload
+        for part in parents:
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        if isinstance(target, list):
+            target[int(last)] = value
+        else:
+            target[last] = value
+
+    return mutate
+
+
+def tampered(envelope: Envelope, mutate: Mutation) -> bytes:
+    """The envelope's bytes after `mutate(payload)`, written with the standard library, which
+    (unlike orjson) writes any depth and any integer a hostile sender might."""
+    document = orjson.loads(encode(envelope))
+    mutate(document["payload"])
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
+def malformed_fields(events: list[dict[str, Any]]) -> list[str]:
+    """The fields named by a dossier's only status, which must be `rejected` `MALFORMED`."""
+    assert [e["status"] for e in events] == ["rejected"], events
+    reasons = events[0]["reasons"]
+    assert {r["code"] for r in reasons} == {"MALFORMED"}, reasons
+    return [r["field"] or "" for r in reasons]
+
+
+def nested(depth: int) -> Any:
+    """A JSON value `depth` objects deep: {"a": {"a": … {} …}}."""
+    value: Any = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -122,7 +166,8 @@ class ServiceProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = f"http://127.0.0.1:{port}"
 
-    def start(self, timeout: float = 120) -> None:
+    def start(self, timeout: float = 120, *, until: str = "/readyz") -> None:
+        """Start the process and wait until `until` answers 200 (`/healthz`: only alive)."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
@@ -138,7 +183,7 @@ class ServiceProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited:\n{tail(self.log, 40)}")
             try:
-                answer = httpx.get(f"{self.url}/readyz", timeout=1)
+                answer = httpx.get(f"{self.url}{until}", timeout=1)
                 if answer.status_code == 200:
                     return
                 last = f"{answer.status_code} {answer.text[:200]}"
@@ -146,7 +191,7 @@ class ServiceProcess:
                 last = repr(err)
             time.sleep(0.2)
         raise WaitTimedOut(
-            f"after {timeout:g} s, still waiting for {self.name}'s /readyz to answer 200; saw "
+            f"after {timeout:g} s, still waiting for {self.name}'s {until} to answer 200; saw "
             f"{last}. Last lines of its log:\n{tail(self.log, 40)}"
         )
 

@@ -25,13 +25,14 @@ from shared.contract import (
     make_envelope,
     parse_payload,
 )
+from shared.contract.bounds import pruned, readable_code, readable_id, unreadable_id
 from shared.contract.enums import AllocationKind, DossierKind, Status
 from shared.contract.internal import VOUCHER_DECIDED, VoucherDecided, VoucherReceived
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.messaging import Outgoing, dead_letter
 from shared.settings import TopicSettings
-from shared.signing import content_digest
-from shared.status import reasons_json, status_changed
+from shared.signing import content_digest_or
+from shared.status import reasons_json, rejection_reasons, status_changed
 
 SOURCE = "control"
 SYSTEM = "system"
@@ -291,18 +292,20 @@ async def handle_allocation(
     """An allocation from the budget system: change the line, or refuse and change nothing."""
     now = deps.clock()
     raw = envelope.payload
-    allocation_id, unit_code = raw.get("allocation_id"), raw.get("unit_code")
-    if not isinstance(allocation_id, str) or not isinstance(unit_code, str):
+    allocation_id = readable_id(raw.get("allocation_id"))
+    if allocation_id is None:
+        problem = unreadable_id("allocation_id", raw.get("allocation_id"))
         return [
             dead_letter(
                 topic=deps.topics.deadletter,
                 source_topic=message.topic,
                 key=message.key,
                 raw=message.value or b"",
-                error="allocation without allocation_id or unit_code",
+                error=f"allocation.recorded: {problem}",
             )
         ]
-    digest = content_digest(raw)
+    unit_code = readable_code(raw.get("unit_code"))
+    digest = content_digest_or(raw, fallback=message.value or b"")
     rows = await session.execute(
         db.allocations.select()
         .where(db.allocations.c.allocation_id == allocation_id)
@@ -344,7 +347,7 @@ async def handle_allocation(
         allocation: AllocationRecorded | None = parse_payload(envelope, AllocationRecorded)
         reasons = _allocation_problems(allocation) if allocation else []
     except PayloadRejectedError as err:
-        allocation, reasons = None, [Reason(code=err.reason.value, field=None, message=str(err))]
+        allocation, reasons = None, rejection_reasons(err)
     if allocation is not None and not reasons:
         key = (
             allocation.unit_code,
@@ -370,7 +373,7 @@ async def handle_allocation(
                 "status": status,
                 "sequence": 1,
                 "reasons": reasons_json(reasons),
-                "payload": raw,
+                "payload": raw if allocation is not None else pruned(raw),
                 "recorded_at": now,
             }
         ],

@@ -80,7 +80,7 @@ def router(runtime: Runtime, deps: handlers.Deps, metrics: RegistrationMetrics) 
             topic=settings.topics.registrations,
             body=body,
             event_type=EventType.REGISTRATION_SUBMITTED.value,
-            key_of=lambda p: (p.get("unit") or {}).get("code"),
+            key_of=lambda p: u.get("code") if isinstance(u := p.get("unit"), dict) else None,
             source="http-api",
             event_id=deps.new_id(),
             now=deps.clock(),

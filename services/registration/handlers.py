@@ -26,6 +26,7 @@ from shared.contract import (
     make_envelope,
     parse_payload,
 )
+from shared.contract.bounds import pruned, readable_code, readable_id, unreadable_id
 from shared.contract.deadlines import WorkingCalendar, registration_deadline
 from shared.contract.directory import EVENT_TYPE as DIRECTORY_EVENT
 from shared.contract.directory import DirectoryEntry
@@ -33,7 +34,7 @@ from shared.contract.enums import DossierKind, RequestType, Status
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.messaging import Outgoing, dead_letter
 from shared.settings import TopicSettings
-from shared.signing import TrustStore, content_digest
+from shared.signing import TrustStore, content_digest_or
 from shared.status import rejection_reasons, status_changed
 
 SOURCE = "registration"
@@ -128,24 +129,25 @@ async def handle_submitted(
     """A `registration.submitted` from a portal: validate, record, decide or queue for staff."""
     now = deps.clock()
     raw = envelope.payload
-    dossier_id, unit = raw.get("dossier_id"), raw.get("unit")
-    unit_code = unit.get("code") if isinstance(unit, dict) else None
-    if not isinstance(dossier_id, str) or not isinstance(unit_code, str):
+    dossier_id, unit = readable_id(raw.get("dossier_id")), raw.get("unit")
+    if dossier_id is None:
         return [
             dead_letter(
                 topic=deps.topics.deadletter,
                 source_topic=message.topic,
                 key=message.key,
                 raw=message.value or b"",
-                error="registration without dossier_id or unit.code",
+                error="registration.submitted: "
+                + unreadable_id("dossier_id", raw.get("dossier_id")),
             )
         ]
+    unit_code = readable_code(unit.get("code") if isinstance(unit, dict) else None)
     try:
         reg: RegistrationSubmitted | None = parse_payload(envelope, RegistrationSubmitted)
         rejected_for: list[Reason] = []
     except PayloadRejectedError as err:
         reg, rejected_for = None, rejection_reasons(err)
-    digest = content_digest(raw)
+    digest = content_digest_or(raw, fallback=message.value or b"")
     known = await db.get_dossier(session, dossier_id, lock=True)
     if known is not None:
         return await _resubmitted(session, deps, known, digest, message)
@@ -153,12 +155,12 @@ async def handle_submitted(
     dossier = db.Dossier(
         dossier_id=dossier_id,
         unit_code=unit_code,
-        treasury_code=treasury if isinstance(treasury, str) else "",
-        request_type=str(raw.get("request_type")),
+        treasury_code=readable_code(treasury),
+        request_type=readable_code(raw.get("request_type")),
         status=Status.RECEIVED.value,
         sequence=0,
         content_hash=digest,
-        payload=raw,
+        payload=raw if reg is not None else pruned(raw),
         reasons=[],
         deadline=None,
         received_at=now,

@@ -28,6 +28,7 @@ from shared.contract import (
     make_envelope,
     parse_payload,
 )
+from shared.contract.bounds import pruned, readable_code, readable_id, unreadable_id
 from shared.contract.deadlines import WorkingCalendar, voucher_deadline
 from shared.contract.directory import DirectoryEntry
 from shared.contract.enums import DossierKind, Status
@@ -35,7 +36,7 @@ from shared.contract.internal import VOUCHER_RECEIVED, VoucherDecided, VoucherRe
 from shared.directory import load_entries
 from shared.messaging import Outgoing, dead_letter
 from shared.settings import TopicSettings
-from shared.signing import content_digest
+from shared.signing import content_digest_or
 from shared.status import reasons_json, rejection_reasons, status_changed
 
 log = logging.getLogger(__name__)
@@ -120,18 +121,21 @@ def _to_control(deps: Deps, d: db.Dossier, now: dt.datetime) -> Outgoing:
 
 
 def _read(deps: Deps, items: Sequence[Item]) -> tuple[list[_Submission], list[Outgoing]]:
+    """Each message with a dossier id that can be recorded becomes a submission (refused ones
+    too, so that the portal learns why); the others are dead-lettered with the reason."""
     submissions, dead = [], []
     for envelope, message in items:
         raw = envelope.payload
-        dossier_id, unit_code = raw.get("dossier_id"), raw.get("unit_code")
-        if not isinstance(dossier_id, str) or not dossier_id or not isinstance(unit_code, str):
+        dossier_id = readable_id(raw.get("dossier_id"))
+        if dossier_id is None:
             dead.append(
                 dead_letter(
                     topic=deps.topics.deadletter,
                     source_topic=message.topic,
                     key=message.key,
                     raw=message.value or b"",
-                    error="voucher without dossier_id or unit_code",
+                    error="voucher.submitted: "
+                    + unreadable_id("dossier_id", raw.get("dossier_id")),
                 )
             )
             continue
@@ -142,7 +146,13 @@ def _read(deps: Deps, items: Sequence[Item]) -> tuple[list[_Submission], list[Ou
             voucher, rejected = None, rejection_reasons(err)
         submissions.append(
             _Submission(
-                envelope, message, dossier_id, unit_code, content_digest(raw), voucher, rejected
+                envelope,
+                message,
+                dossier_id,
+                readable_code(raw.get("unit_code")),
+                content_digest_or(raw, fallback=message.value or b""),
+                voucher,
+                rejected,
             )
         )
     return submissions, dead
@@ -188,11 +198,11 @@ async def handle_submissions(
         d = db.Dossier(
             dossier_id=s.dossier_id,
             unit_code=s.unit_code,
-            treasury_code=str(s.envelope.payload.get("treasury_code") or ""),
+            treasury_code=readable_code(s.envelope.payload.get("treasury_code")),
             status="received" if received else "rejected",
             sequence=1,
             content_hash=s.content_hash,
-            payload=s.envelope.payload,
+            payload=s.envelope.payload if s.voucher is not None else pruned(s.envelope.payload),
             reasons=reasons_json(s.rejected_for),
             deadline=voucher_deadline(now, calendar=deps.calendar) if received else None,
             submitted_at=dt.datetime.fromtimestamp(s.message.timestamp, dt.UTC),

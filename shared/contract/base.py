@@ -17,9 +17,13 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     StrictInt,
     StrictStr,
+    StringConstraints,
 )
+
+from shared.contract import bounds
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
@@ -58,8 +62,22 @@ def _require_uuid_text(value: str) -> str:
 
 
 Text = StrictStr
-Amount = StrictInt
-"""An integer amount in VND; the sign is a business rule, not checked here."""
+"""A string without a bound of its own: for what the services write, not what they read."""
+
+
+# Strings of at most so many characters (see `shared.contract.bounds`).
+DossierId = Annotated[StrictStr, StringConstraints(max_length=bounds.MAX_ID_CHARS)]
+Code = Annotated[StrictStr, StringConstraints(max_length=bounds.MAX_CODE_CHARS)]
+Number = Annotated[StrictStr, StringConstraints(max_length=bounds.MAX_NUMBER_CHARS)]
+Name = Annotated[StrictStr, StringConstraints(max_length=bounds.MAX_NAME_CHARS)]
+Description = Annotated[StrictStr, StringConstraints(max_length=bounds.MAX_DESCRIPTION_CHARS)]
+Email = Annotated[StrictStr, StringConstraints(max_length=bounds.MAX_EMAIL_CHARS)]
+CertificatePem = Annotated[StrictStr, StringConstraints(max_length=bounds.MAX_CERTIFICATE_CHARS)]
+SignatureText = Annotated[StrictStr, StringConstraints(max_length=bounds.MAX_SIGNATURE_CHARS)]
+Digest = Annotated[StrictStr, StringConstraints(max_length=bounds.MAX_DIGEST_CHARS)]
+Amount = Annotated[StrictInt, Field(ge=-bounds.MAX_AMOUNT_VND, le=bounds.MAX_AMOUNT_VND)]
+"""An integer amount in VND within ±`MAX_AMOUNT_VND`; the sign is a business rule."""
+FiscalYear = Annotated[StrictInt, Field(ge=bounds.MIN_FISCAL_YEAR, le=bounds.MAX_FISCAL_YEAR)]
 IsoDate = Annotated[dt.date, BeforeValidator(_require_iso_date)]
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_require_timestamp_text)]
 UuidText = Annotated[StrictStr, AfterValidator(_require_uuid_text)]

@@ -22,6 +22,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from shared.contract.bounds import structure_problems
 from shared.contract.enums import EventType
 from shared.contract.envelope import Envelope
 from shared.contract.payloads import (
@@ -140,6 +141,15 @@ def parse_payload(envelope: Envelope, expected: type[P] | None = None) -> Payloa
         raise UnexpectedEventTypeError(
             f"event_type {envelope.event_type!r} where {expected.EVENT_TYPE.value!r} was expected",
             envelope=envelope,
+        )
+    nesting = structure_problems(envelope.payload)
+    if nesting:
+        errors = [
+            ErrorDetails(type="value_error", loc=loc, msg=msg, input=None) for loc, msg in nesting
+        ]
+        summary = "; ".join(f"{field_path(e['loc'])}: {e['msg']}" for e in errors)
+        raise MalformedPayloadError(
+            f"{envelope.event_type} payload: {summary}", envelope=envelope, errors=errors
         )
     try:
         return model.model_validate(envelope.payload)

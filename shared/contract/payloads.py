@@ -1,17 +1,36 @@
 """Payload models of the four event types (docs/contract.md §3–§4).
 
-Members are declared in the contract's order so that dumps read like its examples.
+Members are declared in the contract's order so that dumps read like its examples. Every
+member read from a sender has a bound (`shared.contract.bounds`); what the services write
+(`StatusChanged`, `Reason`) does not need one.
 Optional members default to None or an empty tuple so that a sender omitting them yields a
 reason code from the services (PAYEE_MISSING, SIGNATURE_MISSING, …) rather than MALFORMED.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import StrictInt
+from pydantic import Field, StrictInt
 
-from shared.contract.base import Amount, ContractModel, IsoDate, Text, Timestamp
+from shared.contract import bounds
+from shared.contract.base import (
+    Amount,
+    CertificatePem,
+    Code,
+    ContractModel,
+    Description,
+    Digest,
+    DossierId,
+    Email,
+    FiscalYear,
+    IsoDate,
+    Name,
+    Number,
+    SignatureText,
+    Text,
+    Timestamp,
+)
 from shared.contract.enums import (
     Algorithm,
     AllocationKind,
@@ -29,116 +48,116 @@ from shared.contract.enums import (
 
 class Signature(ContractModel):
     role: SignerRole
-    certificate_serial: Text
+    certificate_serial: SignatureText
     algorithm: Algorithm
-    value: Text
+    value: SignatureText
 
 
 class Unit(ContractModel):
-    code: Text
-    name: Text
-    address: Text | None = None
-    parent_code: Text | None = None
-    budget_level: StrictInt | None = None
-    chapter: Text
+    code: Code
+    name: Name
+    address: Name | None = None
+    parent_code: Code | None = None
+    budget_level: Annotated[StrictInt, Field(ge=0, le=bounds.MAX_BUDGET_LEVEL)] | None = None
+    chapter: Code
 
 
 class Account(ContractModel):
-    account_no: Text
-    kind: Text
+    account_no: Number
+    kind: Code
 
 
 class Signer(ContractModel):
     role: SignerRole
-    full_name: Text
-    title: Text | None = None
-    email: Text | None = None
-    certificate_pem: Text
+    full_name: Name
+    title: Name | None = None
+    email: Email | None = None
+    certificate_pem: CertificatePem
 
 
 class RegistrationSubmitted(ContractModel):
     EVENT_TYPE: ClassVar[EventType] = EventType.REGISTRATION_SUBMITTED
 
-    dossier_id: Text
+    dossier_id: DossierId
     request_type: RequestType
     unit: Unit
-    treasury_code: Text
-    accounts: tuple[Account, ...] = ()
-    signers: tuple[Signer, ...] = ()
-    notify_emails: tuple[Text, ...] = ()
-    signatures: tuple[Signature, ...] = ()
+    treasury_code: Code
+    accounts: Annotated[tuple[Account, ...], Field(max_length=bounds.MAX_ACCOUNTS)] = ()
+    signers: Annotated[tuple[Signer, ...], Field(max_length=bounds.MAX_SIGNERS)] = ()
+    notify_emails: Annotated[tuple[Email, ...], Field(max_length=bounds.MAX_NOTIFY_EMAILS)] = ()
+    signatures: Annotated[tuple[Signature, ...], Field(max_length=bounds.MAX_SIGNATURES)] = ()
 
 
 class AllocationRecorded(ContractModel):
     EVENT_TYPE: ClassVar[EventType] = EventType.ALLOCATION_RECORDED
 
-    allocation_id: Text
-    unit_code: Text
-    fiscal_year: StrictInt
-    chapter: Text
-    sector_code: Text
-    source_code: Text
+    allocation_id: DossierId
+    unit_code: Code
+    fiscal_year: FiscalYear
+    chapter: Code
+    sector_code: Code
+    source_code: Code
     kind: AllocationKind
     amount: Amount
 
 
 class Contract(ContractModel):
-    number: Text
+    number: Number
     date: IsoDate
     value: Amount
-    counterparty: Text
+    counterparty: Name
 
 
 class Line(ContractModel):
-    description: Text
-    economic_code: Text
-    sector_code: Text
-    source_code: Text
+    description: Description
+    economic_code: Code
+    sector_code: Code
+    source_code: Code
     amount: Amount
 
 
 class Payee(ContractModel):
-    name: Text
-    tax_code: Text | None = None
-    account_no: Text
-    bank_code: Text
+    name: Name
+    tax_code: Code | None = None
+    account_no: Number
+    bank_code: Code
 
 
 class CashRecipient(ContractModel):
-    full_name: Text
-    id_number: Text
+    full_name: Name
+    id_number: Number
 
 
 class Attachment(ContractModel):
     kind: AttachmentKind
-    name: Text
-    sha256: Text
-    size: StrictInt
+    name: Name
+    sha256: Digest
+    size: Annotated[StrictInt, Field(ge=0, le=bounds.MAX_ATTACHMENT_BYTES)]
 
 
 class VoucherSubmitted(ContractModel):
     EVENT_TYPE: ClassVar[EventType] = EventType.VOUCHER_SUBMITTED
 
-    dossier_id: Text
+    dossier_id: DossierId
     form: Form
-    voucher_no: Text
+    voucher_no: Code
     voucher_date: IsoDate
-    fiscal_year: StrictInt
-    unit_code: Text
-    treasury_code: Text
-    account_no: Text
-    chapter: Text
+    fiscal_year: FiscalYear
+    unit_code: Code
+    treasury_code: Code
+    account_no: Number
+    chapter: Code
     spending_type: SpendingType
     payment_method: PaymentMethod
     contract: Contract | None = None
-    advance_dossier_id: Text | None = None
-    supersedes_dossier_id: Text | None = None
-    lines: tuple[Line, ...]
+    advance_dossier_id: DossierId | None = None
+    supersedes_dossier_id: DossierId | None = None
+    lines: Annotated[tuple[Line, ...], Field(max_length=bounds.MAX_LINES)]
     total_amount: Amount
     payee: Payee | None = None
     cash_recipient: CashRecipient | None = None
-    attachments: tuple[Attachment, ...] = ()
-    signatures: tuple[Signature, ...] = ()
+    attachments: Annotated[tuple[Attachment, ...], Field(max_length=bounds.MAX_ATTACHMENTS)] = ()
+    signatures: Annotated[tuple[Signature, ...], Field(max_length=bounds.MAX_SIGNATURES)] = ()
 
 
 class Reason(ContractModel):

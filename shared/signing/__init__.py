@@ -7,6 +7,7 @@ from shared.signing.canonical import (
     SIGNATURES_MEMBER,
     canonical_json,
     content_digest,
+    content_digest_or,
     signing_input,
 )
 from shared.signing.certificates import (
@@ -37,6 +38,7 @@ __all__ = [
     "canonical_json",
     "check_certificate",
     "content_digest",
+    "content_digest_or",
     "load_certificate",
     "load_certificates",
     "normalize_serial",

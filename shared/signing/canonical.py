@@ -30,3 +30,12 @@ def content_digest(payload: Mapping[str, Any]) -> str:
     """SHA-256 of what is signed: the same content re-signed (ECDSA differs each time) has
     the same digest, which is how a resubmission is told from a modified one."""
     return hashlib.sha256(signing_input(payload)).hexdigest()
+
+
+def content_digest_or(payload: Mapping[str, Any], *, fallback: bytes) -> str:
+    """`content_digest`, or the SHA-256 of `fallback` (the message as received) for a payload
+    that cannot be canonicalized: one that is refused anyway, and must still get a status."""
+    try:
+        return content_digest(payload)
+    except (ValueError, TypeError, RecursionError):
+        return hashlib.sha256(fallback).hexdigest()

@@ -17,6 +17,7 @@ def _pipeline(service: str) -> set[str]:
         f"{service}_dead_letters_total",
         f"{service}_outbox_backlog_messages",
         f"{service}_outbox_published_total",
+        f"{service}_outbox_parked_total",
         f"{service}_consumer_lag_messages",
         *_histogram(f"{service}_batch_seconds"),
         *_histogram(f"{service}_batch_size_messages"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,8 +13,16 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db import make_engine, make_sessionmaker
-from shared.messaging import MessagingTables, OutboxRelay, Outgoing, enqueue, messaging_tables
-from shared.producer import Producer
+from shared.messaging import (
+    KEPT_BODY_BYTES,
+    MessagingTables,
+    Outgoing,
+    dead_letter,
+    enqueue,
+    messaging_tables,
+)
+from shared.producer import MAX_REQUEST_BYTES, Producer
+from shared.relay import OutboxRelay
 from stack import kafka
 from stack.runner import Endpoints
 from tests.support import TopicLog
@@ -116,3 +126,74 @@ async def test_enqueued_messages_carry_their_headers_to_kafka(
     [record] = log.records
     assert (record.key, record.value) == (b"1012345", b"v")
     assert dict(record.headers) == {"error": "lỗi".encode()}
+
+
+async def test_a_row_that_can_never_be_published_is_parked_and_the_rows_behind_it_go_on(
+    stack: Endpoints, engine: AsyncEngine, tables: MessagingTables
+) -> None:
+    topic = f"test.outbox.{uuid.uuid4().hex[:8]}"
+    await kafka.ensure_topics(
+        stack.kafka_bootstrap_servers, [topic], set(), partitions=1, replication=1
+    )
+    too_large = b"x" * (MAX_REQUEST_BYTES + 1)
+    sessionmaker = make_sessionmaker(engine)
+    async with sessionmaker() as session, session.begin():
+        await enqueue(
+            session,
+            tables,
+            [
+                Outgoing(topic=topic, key=b"k", value=b"before"),
+                Outgoing(topic=topic, key=b"k", value=too_large, headers=(("error", "big"),)),
+                Outgoing(topic=topic, key=b"k", value=b"after"),
+            ],
+        )
+    parked_topics: list[str] = []
+    producer = Producer(stack.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        relay = OutboxRelay(
+            sessionmaker=sessionmaker,
+            tables=tables,
+            producer=producer,
+            lock_id=9,
+            on_parked=parked_topics.append,
+        )
+        began = time.monotonic()
+        done = await relay.publish_once()
+        took = time.monotonic() - began
+    finally:
+        await producer.stop()
+    async with TopicLog(stack.kafka_bootstrap_servers, topic) as log:
+        await log.wait_for(lambda: len(log.records) == 2, within=20)
+    assert done == 3
+    assert took < 10, f"one pass of the relay took {took:.1f} s"
+    assert [r.value for r in log.records] == [b"before", b"after"]
+    assert parked_topics == [topic]
+    async with engine.connect() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(tables.outbox)) == 0
+        [row] = (await conn.execute(sa.select(tables.parked))).mappings().all()
+    assert (row["topic"], row["key"]) == (topic, b"k")
+    assert row["headers"] == [["error", "big"]]
+    assert row["value"] == too_large[:KEPT_BODY_BYTES]
+    assert row["value_bytes"] == len(too_large)
+    assert row["value_sha256"] == hashlib.sha256(too_large).hexdigest()
+    assert row["error"].startswith("MessageSizeTooLargeError")
+
+
+def test_a_dead_letter_of_an_oversized_value_carries_its_start_and_the_digest_of_the_whole() -> (
+    None
+):
+    raw = b"{" + b"a" * (2 * 1024 * 1024)
+    letter = dead_letter(topic="dl", source_topic="in", key=b"k", raw=raw, error="too large")
+    headers = dict(letter.headers)
+    assert letter.value == raw[:KEPT_BODY_BYTES]
+    assert headers["sha256"] == hashlib.sha256(raw).hexdigest()
+    assert headers["original-bytes"] == str(len(raw))
+    assert (headers["error"], headers["source-topic"], headers["truncated"]) == (
+        "too large",
+        "in",
+        "true",
+    )
+    small = dead_letter(topic="dl", source_topic="in", key=b"k", raw=b"{", error="not JSON")
+    assert small.value == b"{"
+    assert "sha256" not in dict(small.headers)

@@ -1,0 +1,109 @@
+"""A service started before its broker waits for it, answering /healthz and saying on /readyz
+what it waits for, and comes up by itself once the broker is there."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from stack import kafka
+from stack.config import StackSettings
+from stack.procs import ManagedProcess
+from stack.runner import Endpoints
+from testkit import Testbed
+from tests.conftest import PORT_SHIFT
+from tests.support import Namespace, Producer, ServiceProcess, TopicLog, free_port, service_env
+
+BROKER_LATE_BY = 30.0
+
+
+@pytest.fixture
+def late_broker(tmp_path: Path) -> Iterator[tuple[str, ManagedProcess]]:
+    """A broker of its own, prepared but not started: (bootstrap address, process)."""
+    # Ports of their own, beside the session's broker (10000 + shift) and other checkouts'.
+    base = 10300 + PORT_SHIFT
+    settings = StackSettings(
+        var_dir=tmp_path / "var",
+        kafka_port=9092 + base,
+        kafka_controller_port=9093 + base,
+        pg_port=5432 + base,
+        smtp_port=1025 + base,
+    )
+    broker = kafka.broker_process(settings)
+    yield f"127.0.0.1:{settings.kafka_port}", broker
+    broker.stop()
+
+
+async def test_a_service_started_before_its_broker_comes_up_without_a_restart(
+    stack: Endpoints,
+    ca_file: Path,
+    bed: Testbed,
+    late_broker: tuple[str, ManagedProcess],
+    tmp_path: Path,
+) -> None:
+    bootstrap, broker = late_broker
+    ns = Namespace()
+    port = free_port()
+    env = {
+        **service_env(stack, ns, ca_file),
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "REGISTRATION_APPROVAL": "auto",
+        "REGISTRATION_PORT": str(port),
+    }
+    service = ServiceProcess("registration", env, tmp_path / "registration.log", port)
+    service.start(until="/healthz")
+    started = time.monotonic()
+    http = httpx.AsyncClient(base_url=service.url, timeout=5)
+    try:
+        ready = await http.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["database"] == "ok", ready.json()
+        assert ready.json()["broker"].startswith("waiting"), ready.json()
+        await asyncio.sleep(max(0.0, BROKER_LATE_BY - (time.monotonic() - started)))
+        assert service.proc is not None
+        assert service.proc.poll() is None, "the service exited while the broker was down"
+        assert (await http.get("/healthz")).status_code == 200
+        assert (await http.get("/readyz")).status_code == 503
+
+        broker.start(foreground=True)
+        await asyncio.to_thread(kafka.wait_ready, bootstrap, timeout=120, proc=broker)
+        topics = ns.topics
+        await kafka.ensure_topics(
+            bootstrap, topics.all(), set(topics.compacted()), partitions=4, replication=1
+        )
+        came_up = await _ready_within(http, 90)
+        assert service.proc.poll() is None, "the service restarted or exited"
+
+        unit = bed.unit()
+        registration = unit.registration()
+        async with TopicLog(bootstrap, ns.topics.status) as status, Producer(bootstrap) as p:
+            await p.send(ns.topics.registrations, registration, unit.code)
+            events = await status.statuses(registration.payload["dossier_id"], {"approved"}, 60)
+        assert events[-1]["status"] == "approved"
+    finally:
+        await http.aclose()
+        service.stop()
+    log = service.log.read_text()
+    waits = log.count("still waiting for the broker")
+    assert 1 <= waits <= 3, f"{waits} waiting lines in {BROKER_LATE_BY:.0f} s:\n{log[-3000:]}"
+    assert "Unable connect" not in log, log[-3000:]
+    print(f"ready {came_up:.1f} s after the broker answered")
+
+
+async def _ready_within(http: httpx.AsyncClient, seconds: float) -> float:
+    began = time.monotonic()
+    last = None
+    while time.monotonic() - began < seconds:
+        last = await http.get("/readyz")
+        if last.status_code == 200:
+            return time.monotonic() - began
+        await asyncio.sleep(0.5)
+    raise AssertionError(
+        f"not ready {seconds:.0f} s after the broker answered; /readyz said "
+        f"{last.json() if last is not None else None}"
+    )
