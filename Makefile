@@ -4,12 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv tools run test bench lint fmt typecheck pytest stack-up stack-down stack-status clean
+.PHONY: help venv tools run test bench chaos lint fmt typecheck pytest stack-up stack-down stack-status clean
 
 help:
 	@echo "make run     the stack, the four services, Prometheus and a demo workload; Ctrl-C stops it"
 	@echo "make test    ruff, mypy --strict and the whole pytest suite against the real stack"
 	@echo "make bench   throughput and latency of the pipeline (BENCH_SIZE=500000 for a year-end day)"
+	@echo "make chaos   the pipeline under kills and restarts, every promise counted (CHAOS_SEED=…)"
 	@echo "make stack-up | stack-down | stack-status   the stack in the background"
 	@echo "make fmt     format the code"
 
@@ -50,6 +51,10 @@ pytest: venv
 # A quick run (BENCH_SIZE=20000); BENCH_SIZE=500000 make bench for a whole year-end day.
 bench: venv
 	$(BIN)/python -m bench
+
+# The whole pipeline under faults, its promises counted (CHAOS_VOUCHERS, CHAOS_RATE, CHAOS_SEED).
+chaos: venv
+	$(BIN)/python -m chaos
 
 stack-up: venv
 	$(BIN)/python -m stack up --detach
