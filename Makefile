@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv tools run test test-fast bench lint fmt typecheck pytest stack-up stack-down stack-status clean
+.PHONY: help venv tools run test test-fast bench chaos lint fmt typecheck pytest stack-up stack-down stack-status clean
 
 help:
 	@echo "make run         the stack, the four services, Prometheus and a demo workload; Ctrl-C stops it"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint        ruff: lint and formatting check"
 	@echo "make typecheck   mypy --strict"
 	@echo "make bench       throughput and latency of the pipeline (BENCH_SIZE=500000 for a year-end day)"
+	@echo "make chaos       the pipeline under kills and restarts, every promise counted (CHAOS_SEED=…)"
 	@echo "make stack-up | stack-down | stack-status   the stack in the background"
 	@echo "make fmt         format the code"
 	@echo "make clean       stop the background stack and delete var/ (its data, logs and mail)"
@@ -58,6 +59,10 @@ pytest: venv
 # A quick run (BENCH_SIZE=20000); BENCH_SIZE=500000 make bench for a whole year-end day.
 bench: venv
 	$(BIN)/python -m bench
+
+# The whole pipeline under faults, its promises counted (CHAOS_VOUCHERS, CHAOS_RATE, CHAOS_SEED).
+chaos: venv
+	$(BIN)/python -m chaos
 
 stack-up: venv
 	$(BIN)/python -m stack up --detach

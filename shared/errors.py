@@ -9,6 +9,9 @@
     ├── PayloadTooLarge     413  the body would make a message over the contract's 1 MiB
     └── Unavailable         503  a dependency (broker, database) cannot be reached now
 
+A request that does not match the route's schema is a 422 in the same shape, with FastAPI's
+list of problems under `detail`; a body above `HTTP_MAX_BODY_BYTES` is refused with 413.
+
 Each service subclasses these for its own cases; `install_error_handlers` maps them all.
 """
 
@@ -17,7 +20,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import ORJSONResponse
+from pydantic import BaseModel
 
 
 class ServiceError(Exception):
@@ -72,18 +78,48 @@ async def _handle(request: Request, exc: Exception) -> ORJSONResponse:
     )
 
 
-MAX_BODY_BYTES = 2 * 1024 * 1024
-"""No request the API serves needs a larger body (an event is at most 1 MiB)."""
+async def _invalid(request: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = jsonable_encoder(exc.errors())
+    where = ", ".join(".".join(str(p) for p in e.get("loc", ())) for e in problems[:5])
+    return ORJSONResponse(
+        {"error": InvalidRequest.code, "message": f"invalid request: {where}", "detail": problems},
+        status_code=422,
+    )
+
+
+class ErrorBody(BaseModel):
+    """What every refusal answers."""
+
+    error: str
+    message: str
+    detail: list[dict[str, Any]] | None = None
+
+
+class TooLarge(BaseModel):
+    """A body refused before it is read (`detail`), or an event that would be too large."""
+
+    detail: str | None = None
+    error: str | None = None
+    message: str | None = None
+
+
+def _refusal(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+# Declared on every route, so that clients (and the schema checks) know each refusal's shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _refusal("No credential, or one that does not verify"),
+    403: _refusal("Outside the caller's role or office"),
+    404: _refusal("Not found (or not the caller's office's)"),
+    409: _refusal("Not in a state that allows this"),
+    413: {"model": TooLarge, "description": "The request body is above the limit"},
+    422: _refusal("The request breaks the route's schema or a rule"),
+    503: _refusal("The database or the broker cannot be reached now"),
+}
 
 
 def install_error_handlers(api: FastAPI) -> None:
     api.add_exception_handler(ServiceError, _handle)
-
-    @api.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Any:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return await _handle(
-                request, PayloadTooLarge(f"a body of at most {MAX_BODY_BYTES} bytes is accepted")
-            )
-        return await call_next(request)
+    api.add_exception_handler(RequestValidationError, _invalid)

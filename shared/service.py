@@ -33,7 +33,7 @@ from shared.consumer import (
     stop_worker,
 )
 from shared.db import make_engine, make_sessionmaker
-from shared.errors import install_error_handlers
+from shared.errors import ERROR_RESPONSES, install_error_handlers
 from shared.faust_app import make_faust_app
 from shared.messaging import MessagingTables
 from shared.metrics import BATCH_SIZE_BUCKETS, LATENCY_BUCKETS, make_registry, metrics_router
@@ -282,10 +282,16 @@ def make_api(
         await runtime.producer.stop()
         await runtime.engine.dispose()
 
-    api = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    api = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        max_body_size=runtime.settings.http_max_body_bytes,
+    )
     install_error_handlers(api)
     for router in (health_router(runtime), metrics_router(runtime.registry), *routers):
-        api.include_router(document_access(router))
+        api.include_router(document_access(router), responses=ERROR_RESPONSES)
     return api
 
 

@@ -70,6 +70,9 @@ class BaseServiceSettings(BaseSettings):
     instance_suffix: str = ""
     # How long a consumer waits to fill a batch before applying what it has (seconds).
     batch_window_seconds: float = Field(default=0.05, gt=0, le=5)
+    # Request bodies above this are refused with 413 before they are read; an event that would
+    # pass the contract's 1 MiB is refused with 413 too (docs/contract.md §10).
+    http_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
     topics: TopicSettings = Field(default_factory=TopicSettings)

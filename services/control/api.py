@@ -7,13 +7,14 @@ inside `router()` as objects, not as strings it cannot resolve.
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from services.control import db, handlers
 from shared.auth import Caller, Staff
 from shared.contract import Reason
 from shared.messaging import enqueue
+from shared.paging import Page, PageSize
 from shared.service import Runtime
 
 
@@ -65,8 +66,8 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
     async def reviews(
         staff: StaffDep,
         treasury_code: str | None = None,
-        page: Annotated[int, Query(ge=1)] = 1,
-        page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+        page: Page = 1,
+        page_size: PageSize = 50,
     ) -> list[ReviewItem]:
         office = treasury_code or staff.treasury_code
         staff.require_office(office)

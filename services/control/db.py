@@ -17,9 +17,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.control.domain import AdvanceState, ContractKey, LineKey, LineState
+from shared.contract.enums import Status
 from shared.directory import directory_table
 from shared.directory import office_of_unit as _office_in_directory
-from shared.contract.enums import Status
 from shared.messaging import messaging_tables
 
 SCHEMA = "control"

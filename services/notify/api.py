@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel
 
 from services.notify import db
@@ -64,7 +64,9 @@ def router(runtime: Runtime, sender: Sender) -> APIRouter:
         tags=["staff"],
         summary="Send a failed or dead delivery again, now",
     )
-    async def retry(delivery_id: int, staff: StaffDep) -> DeliveryView:
+    async def retry(
+        delivery_id: Annotated[int, Path(ge=1, le=db.BIGINT_MAX)], staff: StaffDep
+    ) -> DeliveryView:
         async with runtime.sessionmaker() as session, session.begin():
             row = (
                 (

@@ -11,6 +11,7 @@ from shared.directory import directory_table
 from shared.messaging import messaging_tables
 
 SCHEMA = "notify"
+BIGINT_MAX = 2**63 - 1
 metadata = sa.MetaData(schema=SCHEMA)
 messaging = messaging_tables(metadata, SCHEMA)
 directory = directory_table(metadata, SCHEMA)
@@ -76,7 +77,7 @@ async def office_of_dossier(session: AsyncSession, dossier_id: str) -> str | Non
 
 async def office_of_delivery(session: AsyncSession, delivery_id: str) -> str | None:
     """The office of the dossier a delivery belongs to (for staff access)."""
-    if not delivery_id.isdigit():
+    if not delivery_id.isdigit() or int(delivery_id) > BIGINT_MAX:
         return None
     stmt = sa.select(deliveries.c.dossier_id).where(deliveries.c.id == int(delivery_id))
     dossier_id = (await session.execute(stmt)).scalar_one_or_none()

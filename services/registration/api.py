@@ -7,7 +7,7 @@ inside `router()` as objects, not as strings it cannot resolve.
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,7 @@ from shared.contract.enums import EventType
 from shared.errors import NotFound
 from shared.intake import Accepted, submit
 from shared.messaging import Outgoing, enqueue
+from shared.paging import Page, PageSize
 from shared.service import Runtime
 
 
@@ -96,8 +97,8 @@ def router(runtime: Runtime, deps: handlers.Deps, metrics: RegistrationMetrics) 
         staff: StaffDep,
         status: str | None = None,
         treasury_code: str | None = None,
-        page: Annotated[int, Query(ge=1)] = 1,
-        page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+        page: Page = 1,
+        page_size: PageSize = 50,
     ) -> list[DossierView]:
         office = treasury_code or staff.treasury_code
         staff.require_office(office)

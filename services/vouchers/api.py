@@ -7,7 +7,7 @@ inside `router()` as objects, not as strings it cannot resolve.
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, Field
 
 from services.vouchers import db, handlers
@@ -15,6 +15,7 @@ from shared.auth import Caller
 from shared.contract.enums import EventType
 from shared.errors import InvalidRequest, NotFound
 from shared.intake import Accepted, submit
+from shared.paging import Page, PageSize
 from shared.service import Runtime
 
 
@@ -94,8 +95,8 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
         caller: CallerDep,
         unit_code: str | None = None,
         status: str | None = None,
-        page: Annotated[int, Query(ge=1)] = 1,
-        page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+        page: Page = 1,
+        page_size: PageSize = 50,
     ) -> list[VoucherView]:
         office = caller.staff.treasury_code if caller.staff else None
         if office is None and unit_code is None:

@@ -26,7 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from psycopg import sql
 
 from shared.db import sync_url
-from shared.migrations import SERVICES
+from stack.apps import SERVICES
 from stack.config import ExternalServices
 from stack.ports import stack_settings
 from stack.runner import Endpoints, Stack

@@ -1,0 +1,28 @@
+"""What a chaos run does, from the environment (`CHAOS_*`)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ChaosSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CHAOS_", extra="ignore")
+
+    vouchers: int = Field(default=20_000, ge=100)
+    rate: float = Field(default=100.0, gt=0, description="vouchers offered per second")
+    seed: int = Field(default_factory=lambda: secrets.randbits(31))
+    units: int | None = Field(default=None, ge=2, description="default: one per 250 vouchers")
+    out: Path = ROOT / "chaos" / "out"
+    var_dir: Path = ROOT / "var" / "chaos"
+    # Ports of its own: the default stack, the tests' and the bench's may run beside it.
+    port_offset: int = 12_500
+    settle_seconds: float = Field(default=600.0, gt=0)
+
+    def unit_count(self) -> int:
+        return self.units or max(8, self.vouchers // 250)
