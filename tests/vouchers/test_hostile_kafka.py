@@ -163,14 +163,12 @@ async def test_hostile_messages_end_as_a_status_or_a_dead_letter_and_stop_nothin
         if i % 10 == 0:
             await producer.send(pipeline.ns.topics.vouchers, valid[i // 10], unit.code)
     ids = [v.payload["dossier_id"] for v in valid]
-    try:
-        await status.wait_for(lambda: all(status.by_dossier.get(d) for d in ids), within=180)
-    except TimeoutError:
-        missing = [d for d in ids if not status.by_dossier.get(d)]
-        raise AssertionError(
-            f"waited 180 s for a status of each of {len(ids)} valid vouchers sent between the "
-            f"hostile ones; {len(missing)} have none, e.g. {missing[:3]}"
-        ) from None
+    await status.wait_for(
+        lambda: [d for d in ids if not status.by_dossier.get(d)],
+        lambda missing: not missing,
+        what=f"a status for each of the {len(ids)} valid vouchers sent between hostile ones",
+        within=180,
+    )
     assert all(status.by_dossier[d][0]["status"] == "received" for d in ids)
     async with TopicLog(
         pipeline.stack.kafka_bootstrap_servers, pipeline.ns.topics.deadletter
@@ -185,15 +183,12 @@ async def test_hostile_messages_end_as_a_status_or_a_dead_letter_and_stop_nothin
                 and not any(m.raw.startswith(v[:4096]) for v in letters)
             ]
 
-        try:
-            await dead.wait_for(lambda: not unaccounted(), within=120)
-        except TimeoutError:
-            left = unaccounted()
-            raise AssertionError(
-                f"waited 120 s for each hostile message to end as a status or a dead letter; "
-                f"{len(left)} of {len(hostile)} did neither, e.g. "
-                f"{[(m.dossier_id, m.raw[:120]) for m in left[:3]]}"
-            ) from None
+        await dead.wait_for(
+            lambda: [(m.dossier_id, m.raw[:120]) for m in unaccounted()],
+            lambda left: not left,
+            what=f"each of {len(hostile)} hostile messages to end as a status or a dead letter",
+            within=120,
+        )
     silent = [
         m.dossier_id
         for m in hostile
