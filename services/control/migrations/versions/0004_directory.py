@@ -1,13 +1,13 @@
 """The control service's copy of the unit directory, for staff access by office.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004_directory
+Revises: 0003_parked
 """
 
 from shared.directory import create_directory_table
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004_directory"
+down_revision = "0003_parked"
 branch_labels = None
 depends_on = None
 
