@@ -163,32 +163,45 @@ async def test_hostile_messages_end_as_a_status_or_a_dead_letter_and_stop_nothin
         if i % 10 == 0:
             await producer.send(pipeline.ns.topics.vouchers, valid[i // 10], unit.code)
     ids = [v.payload["dossier_id"] for v in valid]
-    await status.wait_for(
-        lambda: [d for d in ids if not status.by_dossier.get(d)],
-        lambda missing: not missing,
-        what=f"a status for each of the {len(ids)} valid vouchers sent between hostile ones",
-        within=180,
-    )
-    assert all(status.by_dossier[d][0]["status"] == "received" for d in ids)
     async with TopicLog(
         pipeline.stack.kafka_bootstrap_servers, pipeline.ns.topics.deadletter
     ) as dead:
 
+        def letters() -> list[Any]:
+            return [r for r in dead.records if r.key == unit.code.encode()]
+
         def unaccounted() -> list[Hostile]:
-            letters = [r.value for r in dead.records if r.key == unit.code.encode()]
+            values = [r.value for r in letters()]
             return [
                 m
                 for m in hostile
                 if not (m.dossier_id and status.by_dossier.get(m.dossier_id))
-                and not any(m.raw.startswith(v[:4096]) for v in letters)
+                and not any(m.raw.startswith(v[:4096]) for v in values)
             ]
 
+        def lost_valid() -> list[str]:
+            """Valid vouchers with no status, and the error of any dead letter holding one."""
+            errors = {
+                d: dict(r.headers).get("error", b"").decode()
+                for r in letters()
+                for d in ids
+                if d.encode() in r.value
+            }
+            return [f"{d} {errors.get(d, '')}" for d in ids if not status.by_dossier.get(d)]
+
+        await status.wait_for(
+            lost_valid,
+            lambda lost: not lost,
+            what=f"a status for each of the {len(ids)} valid vouchers sent between hostile ones",
+            within=180,
+        )
         await dead.wait_for(
             lambda: [(m.dossier_id, m.raw[:120]) for m in unaccounted()],
             lambda left: not left,
             what=f"each of {len(hostile)} hostile messages to end as a status or a dead letter",
             within=120,
         )
+    assert all(status.by_dossier[d][0]["status"] == "received" for d in ids)
     silent = [
         m.dossier_id
         for m in hostile
