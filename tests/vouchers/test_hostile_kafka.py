@@ -93,6 +93,7 @@ class Hostile:
     raw: bytes
     dossier_id: str | None  # a dossier id any reader can find in it
     needs_status: bool  # its envelope is sound: the portal must learn what happened
+    found_id: str | None = None  # whatever string stands as its dossier id
 
 
 def _messages(unit: UnitKit) -> list[Hostile]:
@@ -137,7 +138,14 @@ def _messages(unit: UnitKit) -> list[Hostile]:
         found = payload.get("dossier_id") if envelope_change != "no_payload" else None
         readable = found if isinstance(found, str) and READABLE_ID.match(found) else None
         sound = envelope_change in (None, "schema_version") and readable is not None
-        made.append(Hostile(_bytes(envelope), readable, needs_status=sound))
+        made.append(
+            Hostile(
+                _bytes(envelope),
+                readable,
+                needs_status=sound,
+                found_id=found if isinstance(found, str) else None,
+            )
+        )
 
     collect()
     return made
@@ -176,7 +184,7 @@ async def test_hostile_messages_end_as_a_status_or_a_dead_letter_and_stop_nothin
             return [
                 m
                 for m in hostile
-                if not (m.dossier_id and status.by_dossier.get(m.dossier_id))
+                if not (m.found_id and status.by_dossier.get(m.found_id))
                 and not any(m.raw.startswith(v[:4096]) for v in values)
             ]
 
