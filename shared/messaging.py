@@ -46,7 +46,9 @@ def messaging_tables(metadata: sa.MetaData, schema: str) -> MessagingTables:
         metadata,
         sa.Column("event_id", sa.Text(), primary_key=True),
         sa.Column("source_topic", sa.Text(), nullable=False),
-        sa.Column("processed_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+        sa.Column(
+            "processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         schema=schema,
     )
     outbox = sa.Table(
@@ -56,8 +58,10 @@ def messaging_tables(metadata: sa.MetaData, schema: str) -> MessagingTables:
         sa.Column("topic", sa.Text(), nullable=False),
         sa.Column("key", sa.LargeBinary()),
         sa.Column("value", sa.LargeBinary(), nullable=False),
-        sa.Column("headers", sa.JSON(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+        sa.Column("headers", sa.JSON(), nullable=False, server_default=sa.text("'[]'::json")),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         schema=schema,
     )
     return MessagingTables(inbox=inbox, outbox=outbox)

@@ -1,11 +1,15 @@
-"""Alembic migrations of every service, each in its own PostgreSQL schema.
+"""Alembic migrations of the services, each in its own PostgreSQL schema.
 
 Each service owns a schema named after it and keeps its Alembic history there
-(`<schema>.alembic_version`), so services migrate independently.
+(`<schema>.alembic_version`), so services migrate independently. Which services there are,
+and where their migrations live, is the caller's knowledge (the stack launcher's): this
+module names none.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -14,22 +18,27 @@ from alembic.config import Config
 
 from shared.db import sync_url
 
-SERVICES = ("registration", "vouchers", "control", "notify")
-_ROOT = Path(__file__).resolve().parent.parent / "services"
+
+@dataclass(frozen=True)
+class Migrations:
+    """One service's Alembic history: the schema it owns and the directory of its scripts."""
+
+    schema: str
+    scripts: Path
 
 
-def alembic_config(service: str, database_url: str) -> Config:
+def alembic_config(migrations: Migrations, database_url: str) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(_ROOT / service / "migrations"))
+    cfg.set_main_option("script_location", str(migrations.scripts))
     cfg.set_main_option("sqlalchemy.url", sync_url(database_url).replace("%", "%%"))
-    cfg.attributes["schema"] = service
+    cfg.attributes["schema"] = migrations.schema
     return cfg
 
 
-def upgrade_all(database_url: str, services: tuple[str, ...] = SERVICES) -> None:
-    """Bring every service's schema to its latest revision (idempotent)."""
-    for service in services:
-        command.upgrade(alembic_config(service, database_url), "head")
+def upgrade_all(database_url: str, services: Iterable[Migrations]) -> None:
+    """Bring each given service's schema to its latest revision (idempotent)."""
+    for migrations in services:
+        command.upgrade(alembic_config(migrations, database_url), "head")
 
 
 def run_env(*, schema: str) -> None:

@@ -9,10 +9,18 @@ from pathlib import Path
 
 import httpx
 
+from shared.migrations import Migrations
 from stack.config import StackSettings
 from stack.procs import ManagedProcess, ensure_port_free, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+# The services the stack runs, in the order their schemas are migrated.
+SERVICES = ("registration", "vouchers", "control", "notify")
+
+
+def service_migrations(services: tuple[str, ...] = SERVICES) -> list[Migrations]:
+    """Each service's schema (named after it) and its Alembic scripts."""
+    return [Migrations(name, ROOT / "services" / name / "migrations") for name in services]
 
 
 def service_process(

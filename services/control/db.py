@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.control.domain import AdvanceState, ContractKey, LineKey, LineState
+from shared.contract.enums import Status
 from shared.directory import directory_table
 from shared.directory import office_of_unit as _office_in_directory
 from shared.messaging import messaging_tables
@@ -46,6 +47,8 @@ budget_lines = sa.Table(
     sa.Column("allocated", sa.BigInteger(), nullable=False),
     sa.Column("committed", sa.BigInteger(), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("committed >= 0", name="committed_not_negative"),
+    sa.CheckConstraint("committed <= allocated", name="never_beyond_allocation"),
 )
 allocations = sa.Table(
     "allocations",
@@ -75,12 +78,19 @@ vouchers = sa.Table(
     sa.Column("decided_at", sa.DateTime(timezone=True)),
     sa.Column("decided_by", sa.Text()),
 )
+sa.Index(
+    "vouchers_review_queue",
+    vouchers.c.treasury_code,
+    vouchers.c.deadline,
+    postgresql_where=vouchers.c.status == Status.IN_REVIEW,
+)
 commitments = sa.Table(
     "commitments",
     metadata,
     sa.Column("dossier_id", sa.Text(), primary_key=True),
     *_line_columns(),
     sa.Column("amount", sa.BigInteger(), nullable=False),
+    sa.CheckConstraint("amount > 0", name="commitment_positive"),
 )
 advances = sa.Table(
     "advances",
@@ -89,6 +99,7 @@ advances = sa.Table(
     sa.Column("unit_code", sa.Text(), nullable=False),
     sa.Column("amount", sa.BigInteger(), nullable=False),
     sa.Column("settled", sa.BigInteger(), nullable=False),
+    sa.CheckConstraint("settled >= 0 AND settled <= amount", name="settled_within_advance"),
 )
 contracts = sa.Table(
     "contracts",

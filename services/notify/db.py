@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.contract.enums import Status
 from shared.directory import directory_table
 from shared.messaging import messaging_tables
 
@@ -35,6 +36,10 @@ deliveries = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("sent_at", sa.DateTime(timezone=True)),
 )
+sa.Index(
+    "deliveries_due", deliveries.c.next_attempt_at, postgresql_where=sa.text("status = 'pending'")
+)
+sa.Index("deliveries_dossier", deliveries.c.dossier_id)
 
 dossiers = sa.Table(
     "dossiers",
@@ -50,6 +55,9 @@ dossiers = sa.Table(
     sa.Column("warned", sa.Boolean(), nullable=False),
     sa.Column("overdue_alerted", sa.Boolean(), nullable=False),
     sa.Column("reasons", JSONB(), nullable=False),
+)
+sa.Index(
+    "dossiers_watch", dossiers.c.deadline, postgresql_where=dossiers.c.status == Status.IN_REVIEW
 )
 
 

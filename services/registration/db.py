@@ -34,6 +34,7 @@ dossiers = sa.Table(
     sa.Column("decided_at", sa.DateTime(timezone=True)),
     sa.Column("decided_by", sa.Text()),
 )
+sa.Index("dossiers_office_status", dossiers.c.treasury_code, dossiers.c.status, dossiers.c.deadline)
 
 history = sa.Table(
     "dossier_history",

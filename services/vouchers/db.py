@@ -37,6 +37,8 @@ dossiers = sa.Table(
     sa.Column("decided_at", sa.DateTime(timezone=True)),
     sa.Column("decided_by", sa.Text()),
 )
+sa.Index("dossiers_unit", dossiers.c.unit_code, dossiers.c.received_at)
+sa.Index("dossiers_status", dossiers.c.status, dossiers.c.deadline)
 
 history = sa.Table(
     "dossier_history",

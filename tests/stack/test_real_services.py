@@ -18,9 +18,10 @@ from psycopg import sql
 
 from shared.db import sync_url
 from shared.faust_app import make_faust_app
-from shared.migrations import SERVICES, upgrade_all
+from shared.migrations import upgrade_all
 from shared.settings import BaseServiceSettings
 from stack import kafka
+from stack.apps import SERVICES, service_migrations
 from stack.runner import Endpoints
 
 
@@ -75,8 +76,8 @@ async def test_a_faust_agent_consumes_what_aiokafka_produced_and_publishes_onwar
 
 
 def test_migrations_create_each_service_schema_and_are_idempotent(stack: Endpoints) -> None:
-    upgrade_all(stack.database_url)
-    upgrade_all(stack.database_url)
+    upgrade_all(stack.database_url, service_migrations())
+    upgrade_all(stack.database_url, service_migrations())
     dsn = sync_url(stack.database_url).replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(dsn) as conn:
         rows = conn.execute(
