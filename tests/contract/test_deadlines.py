@@ -20,6 +20,8 @@ from shared.contract.deadlines import (
     voucher_working_days,
 )
 
+pytestmark = pytest.mark.fast
+
 CALENDAR = WorkingCalendar()
 VN = holidays.country_holidays("VN", years=range(2025, 2030))
 

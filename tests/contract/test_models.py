@@ -34,6 +34,8 @@ from shared.contract import (
     to_json_dict,
 )
 
+pytestmark = pytest.mark.fast
+
 # Copied verbatim from CONTRACT.md §2–§4; the "…" placeholders are valid strings as they are.
 ENVELOPE = """\
 {
