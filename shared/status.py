@@ -1,4 +1,4 @@
-"""Building `status.changed` events (CONTRACT.md §4) for the outbox."""
+"""Building `status.changed` events (docs/contract.md §4) for the outbox."""
 
 from __future__ import annotations
 

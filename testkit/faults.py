@@ -1,4 +1,4 @@
-"""Deliberately faulty vouchers, each exhibiting one reason code of CONTRACT.md §5.
+"""Deliberately faulty vouchers, each exhibiting one reason code of docs/contract.md §5.
 
 `invalid_voucher(kit, kind)` returns a `Faulty`: the bytes to produce on the vouchers topic,
 their envelope when they have one, and `prior` envelopes (for any topic, see `event_type`)

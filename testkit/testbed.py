@@ -20,7 +20,7 @@ from testkit.units import (
     UnitKit,
 )
 
-# DOMAIN.md: chapter ranges by budget level (central 1, province 2, commune 4).
+# docs/domain.md: chapter ranges by budget level (central 1, province 2, commune 4).
 CHAPTER_RANGES: Final = {1: (1, 399), 2: (400, 599), 4: (800, 989)}
 PRINCIPALS: Final = (SignerRole.ACCOUNT_HOLDER, SignerRole.CHIEF_ACCOUNTANT)
 

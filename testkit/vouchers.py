@@ -1,7 +1,7 @@
 """The body of a `voucher.submitted`: consistent lines, totals, codes, contract and
 attachments per the options, before any signature.
 
-Every voucher built here satisfies DOMAIN.md's code rules (economic code and sector with a
+Every voucher built here satisfies docs/domain.md's code rules (economic code and sector with a
 units digit 1–9, 2-digit source, the unit's chapter) and sums its lines to `total_amount`.
 """
 

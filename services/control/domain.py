@@ -1,4 +1,4 @@
-"""Spending control (DOMAIN.md "What spending control checks"; CONTRACT.md §5): pure rules.
+"""Spending control (docs/domain.md "Spending control"; docs/contract.md §5): pure rules.
 
 `decide` takes a received voucher and the state of everything it touches (budget lines, the
 advance it settles, what was paid on its contract) and says what happens: returned, refused,

@@ -1,4 +1,4 @@
-"""Who is told what, and when (CONTRACT.md §6): pure rules, no I/O.
+"""Who is told what, and when (docs/contract.md §6): pure rules, no I/O.
 
 Every notice has a key — (dossier, status or warning kind, recipient) — and the delivery
 ledger holds at most one delivery per key, which is what keeps any crash or redelivery from

@@ -1,4 +1,4 @@
-"""Registration rules (DOMAIN.md "Registration of a unit"; CONTRACT.md §3): pure functions.
+"""Registration rules (docs/domain.md "Registration of a unit", docs/contract.md §3.1): pure.
 
 `check` lists every problem of a registration, not only the first; `apply` gives the unit's
 directory entry once a registration is approved. Time comes in as an argument.

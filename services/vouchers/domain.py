@@ -1,4 +1,4 @@
-"""Intake rules for a submitted voucher (CONTRACT.md §3, §5): pure functions, no I/O.
+"""Intake rules for a submitted voucher (docs/contract.md §3, §5): pure functions, no I/O.
 
 `check` returns every reason to reject a voucher, not only the first. Signature verification
 results come in already computed (see `signatures`), and time comes in as an argument.

@@ -1,4 +1,4 @@
-"""The external contract (CONTRACT.md §2–§5) as pydantic models, plus the edge codec.
+"""The external contract (docs/contract.md §2–§5) as pydantic models, plus the edge codec.
 
 Consumers: `decode_envelope(raw)` then `parse_payload(envelope, VoucherSubmitted)`;
 producers: `encode(make_envelope(payload, ...))`. See `codec` for the error tree.

@@ -1,4 +1,4 @@
-"""Statutory deadlines (CONTRACT.md §4): 16:30 Asia/Ho_Chi_Minh, N working days after receipt.
+"""Statutory deadlines (docs/contract.md §4): 16:30 Asia/Ho_Chi_Minh, N working days after receipt.
 
 Pure: no I/O and no clock; the instant of receipt comes in as an argument. Working days are
 Monday–Friday minus Vietnamese public holidays (the `holidays` package, including the Saturdays

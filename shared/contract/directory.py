@@ -1,6 +1,7 @@
 """The unit directory entry: the registration service's record of a unit, as others read it.
 
-Internal to the product (not part of CONTRACT.md), shared by the services that read it.
+Internal to the product (not part of the contract; docs/contract.md §9 says what it shows),
+shared by the services that read it.
 """
 
 from __future__ import annotations

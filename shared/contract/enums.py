@@ -1,4 +1,4 @@
-"""The closed vocabularies of CONTRACT.md §3–§4."""
+"""The closed vocabularies of docs/contract.md §3–§4."""
 
 from __future__ import annotations
 

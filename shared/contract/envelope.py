@@ -1,4 +1,4 @@
-"""The envelope every message on every topic carries (CONTRACT.md §2)."""
+"""The envelope every message on every topic carries (docs/contract.md §2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Events between the product's own services (not part of CONTRACT.md).
+"""Events between the product's own services (not part of docs/contract.md; see its §9).
 
 The vouchers service owns each voucher's status stream: it hands received vouchers to spending
 control (`voucher.received`) and publishes control's decisions (`voucher.decided`) under the

@@ -1,4 +1,4 @@
-"""Payload models of the four event types (CONTRACT.md §3–§4).
+"""Payload models of the four event types (docs/contract.md §3–§4).
 
 Members are declared in the contract's order so that dumps read like its examples.
 Optional members default to None or an empty tuple so that a sender omitting them yields a

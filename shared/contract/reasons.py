@@ -1,4 +1,4 @@
-"""Reason codes of CONTRACT.md §5: stable identifiers carried in `status.changed` reasons.
+"""Reason codes of docs/contract.md §5: stable identifiers carried in `status.changed` reasons.
 
 The contract only ever adds codes, so consumers parse `Reason.code` as a plain string; this
 enum is what the product itself emits.

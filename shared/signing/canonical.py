@@ -18,7 +18,7 @@ def canonical_json(value: Any) -> bytes:
 
 
 def signing_input(payload: Mapping[str, Any]) -> bytes:
-    """The bytes every signature of a payload covers (CONTRACT.md §3, Signatures).
+    """The bytes every signature of a payload covers (docs/contract.md §3.3, Signatures).
 
     Only the top-level `signatures` member is removed; members the models do not know are
     kept, because the signer signed them.

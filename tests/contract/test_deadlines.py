@@ -1,4 +1,4 @@
-"""Statutory deadlines (CONTRACT.md §4), checked against the `holidays` package's VN calendar."""
+"""Statutory deadlines (docs/contract.md §4), checked against the `holidays` package's calendar."""
 
 from __future__ import annotations
 

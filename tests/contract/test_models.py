@@ -36,7 +36,7 @@ from shared.contract import (
 
 pytestmark = pytest.mark.fast
 
-# Copied verbatim from CONTRACT.md §2–§4; the "…" placeholders are valid strings as they are.
+# Copied verbatim from docs/contract.md §2–§4; the "…" placeholders are valid strings as they are.
 ENVELOPE = """\
 {
   "event_id": "3f0c1d1e-8a53-4d8e-9b7e-2a4f6f1c9a10",
@@ -303,7 +303,7 @@ def test_make_envelope_takes_the_event_type_from_the_payload_model() -> None:
 
 
 def test_every_reason_code_of_the_contract_is_listed() -> None:
-    # CONTRACT.md §5 and §3 (allocations), as written there.
+    # docs/contract.md §5 and §3.2 (allocations), as written there.
     named = [
         "MALFORMED",
         "SCHEMA_VERSION_UNSUPPORTED",

@@ -1,6 +1,6 @@
 """The kit's vouchers are consistent, and each faulty one shows exactly its fault.
 
-`intake_findings` is a small reference reading of CONTRACT.md §3/§5 and DOMAIN.md, written
+`intake_findings` is a small reference reading of docs/contract.md §3/§5 and docs/domain.md, written
 only to judge the kit's output; the services own the real rules.
 """
 
