@@ -56,13 +56,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             raise pytest.UsageError(f"{item.nodeid} is marked fast but needs the stack")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A `fast` test runs with nothing started: one that asks for the stack is a mistake."""
-    for item in items:
-        if item.get_closest_marker("fast") and "stack" in getattr(item, "fixturenames", ()):
-            raise pytest.UsageError(f"{item.nodeid} is marked fast but needs the stack")
-
-
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Endpoints]:
     shutil.rmtree(TEST_VAR, ignore_errors=True)
