@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,11 +60,27 @@ def service_env(stack: Endpoints, ns: Namespace, ca_file: Path) -> dict[str, str
     }
 
 
-async def poll(check: Any, *, within: float = 30, every: float = 0.1) -> None:
-    """Wait until `check()` holds, for state another process writes (a database, a file)."""
-    async with asyncio.timeout(within):
-        while not check():  # noqa: ASYNC110 - nothing to wait on but the other process
-            await asyncio.sleep(every)
+async def poll(
+    check: Any,
+    *,
+    within: float = 30,
+    every: float = 0.1,
+    what: str = "",
+    seen: Callable[[], str] | None = None,
+) -> None:
+    """Wait until `check()` holds, for state another process writes (a database, a file).
+
+    On timeout the failure says what was awaited (`what`) and what was there (`seen()`).
+    """
+    try:
+        async with asyncio.timeout(within):
+            while not check():  # noqa: ASYNC110 - nothing to wait on but the other process
+                await asyncio.sleep(every)
+    except TimeoutError:
+        found = f": {seen()}" if seen else ""
+        raise AssertionError(
+            f"{what or 'condition'} not reached after {within:g} s{found}"
+        ) from None
 
 
 async def topic_size(bootstrap: str, topic: str) -> int:
@@ -124,7 +140,8 @@ class ServiceProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = f"http://127.0.0.1:{port}"
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 60, *, ready: bool = True) -> None:
+        """Start the process; unless `ready` is False, wait until it answers /readyz."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
@@ -134,6 +151,8 @@ class ServiceProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+        if not ready:
+            return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
