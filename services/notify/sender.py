@@ -27,8 +27,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import httpx
@@ -99,22 +100,25 @@ class Sender:
                         )
                     ).scalars()
                 )
+                send = self._prepare(row)
                 self.crash.reached("locked")
                 attempt = await self._start_attempt(row["id"], now)
                 self.crash.reached("started")
+                in_doubt = len(interrupted)
                 try:
-                    await self._send(row)
+                    await send()
                 except SendFailed as err:
-                    await self._failed(session, row, interrupted, err)
+                    in_doubt += isinstance(err, InDoubt)
+                    await self._failed(session, row, in_doubt, err)
                 else:
                     self.crash.reached("taken")
-                    await self._sent(session, row, interrupted)
+                    await self._sent(session, row, in_doubt)
                 await session.execute(
                     sa.delete(db.attempts).where(db.attempts.c.id.in_([*interrupted, attempt]))
                 )
             self.crash.reached("recorded")
-        if interrupted:
-            self.observe_in_doubt(row["channel"], len(interrupted))
+        if in_doubt:
+            self.observe_in_doubt(row["channel"], in_doubt)
         return True
 
     async def _lock_due(self, session: AsyncSession, now: dt.datetime) -> Any:
@@ -139,41 +143,41 @@ class Sender:
             ).scalar_one()
         return attempt
 
-    async def _send(self, row: Any) -> None:
-        if row["channel"] != "email":
-            await self._post(row)
-            return
-        message = email_message(
-            sender=self.config.sender,
-            recipient=row["recipient"],
-            message_id=row["message_id"],
-            rendered=Rendered(row["subject"], row["body_text"], row["body_html"]),
-        )
-        await self.mail.send(self.config.sender, row["recipient"], message.as_bytes())
-
-    async def _post(self, row: Any) -> None:
+    def _prepare(self, row: Any) -> Callable[[], Awaitable[None]]:
+        """The send of `row`, everything that cannot reach the recipient done beforehand."""
+        if row["channel"] == "email":
+            message = email_message(
+                sender=self.config.sender,
+                recipient=row["recipient"],
+                message_id=row["message_id"],
+                rendered=Rendered(row["subject"], row["body_text"], row["body_html"]),
+            ).as_bytes()
+            return partial(self.mail.send, self.config.sender, row["recipient"], message)
         body: bytes = row["body"]
         headers = {
             "Content-Type": "application/json",
             "X-Signature": domain.webhook_signature(self.config.webhook_secret, body),
         }
+        return partial(self._post, row["recipient"], body, headers)
+
+    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
         try:
-            answer = await self.http.post(row["recipient"], content=body, headers=headers)
+            answer = await self.http.post(url, content=body, headers=headers)
             answer.raise_for_status()
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.HTTPStatusError) as err:
             raise NotTaken(str(err)) from err
         except httpx.HTTPError as err:
             raise InDoubt(str(err) or type(err).__name__) from err
 
-    async def _sent(self, session: AsyncSession, row: Any, interrupted: list[int]) -> None:
+    async def _sent(self, session: AsyncSession, row: Any, in_doubt: int) -> None:
         now = self.clock()
         await self._mark(
             session,
             row,
-            len(interrupted),
+            in_doubt,
             status="sent",
             sent_at=now,
-            attempts=row["attempts"] + len(interrupted) + 1,
+            attempts=row["attempts"] + in_doubt + 1,
         )
         outcome = "sent" if row["channel"] == "email" else "delivered"
         self.observe(
@@ -181,11 +185,12 @@ class Sender:
         )
 
     async def _failed(
-        self, session: AsyncSession, row: Any, interrupted: list[int], err: SendFailed
+        self, session: AsyncSession, row: Any, in_doubt: int, err: SendFailed
     ) -> None:
-        attempts = row["attempts"] + len(interrupted) + 1
-        dead = row["channel"] == "webhook" and attempts >= self.config.webhook_max_attempts
+        """`in_doubt` counts this attempt too when the recipient may have it."""
         doubt = isinstance(err, InDoubt)
+        attempts = row["attempts"] + in_doubt + (not doubt)
+        dead = row["channel"] == "webhook" and attempts >= self.config.webhook_max_attempts
         log.warning(
             "delivery %s to %s failed (attempt %d%s): %s",
             row["id"],
@@ -197,15 +202,13 @@ class Sender:
         await self._mark(
             session,
             row,
-            len(interrupted) + doubt,
+            in_doubt,
             status="dead" if dead else "pending",
             attempts=attempts,
             last_error=f"{'SMTP' if row['channel'] == 'email' else 'webhook'}: {err}"[:1000],
             next_attempt_at=self.clock()
             + domain.retry_delay(attempts, self.config.retry_cap_seconds),
         )
-        if doubt:
-            self.observe_in_doubt(row["channel"], 1)
         self.observe(row["channel"], row["kind"], "dead" if dead else "failed", 0.0)
 
     async def _mark(self, session: AsyncSession, row: Any, in_doubt: int, **values: Any) -> None:
