@@ -57,7 +57,10 @@ allocations = sa.Table(
     sa.Column("unit_code", sa.Text(), nullable=False),
     sa.Column("content_hash", sa.Text(), nullable=False),
     sa.Column("status", sa.Text(), nullable=False),
+    # `sequence` is the status's; `last_sequence` the highest used, which each
+    # DUPLICATE_MODIFIED refusal advances.
     sa.Column("sequence", sa.Integer(), nullable=False),
+    sa.Column("last_sequence", sa.Integer(), nullable=False),
     sa.Column("reasons", JSONB(), nullable=False),
     sa.Column("payload", JSONB(), nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),

@@ -326,11 +326,12 @@ async def handle_allocation(
                     now,
                 )
             ]
-        sequence = existing["sequence"] + 1
+        # The refusal takes the next number; the allocation keeps its status and sequence.
+        sequence = existing["last_sequence"] + 1
         await session.execute(
             db.allocations.update()
             .where(db.allocations.c.allocation_id == allocation_id)
-            .values(sequence=sequence)
+            .values(last_sequence=sequence)
         )
         duplicate = Reason(
             code=ReasonCode.DUPLICATE_MODIFIED.value,
@@ -372,6 +373,7 @@ async def handle_allocation(
                 "content_hash": digest,
                 "status": status,
                 "sequence": 1,
+                "last_sequence": 1,
                 "reasons": reasons_json(reasons),
                 "payload": raw if allocation is not None else pruned(raw),
                 "recorded_at": now,

@@ -28,6 +28,9 @@ class DeliveryView(BaseModel):
     message_id: str | None
     status: str
     attempts: int
+    # Attempts a crash left unknown: each may have given the recipient a copy, sent again
+    # under the same Message-ID.
+    attempts_in_doubt: int
     next_attempt_at: dt.datetime
     last_error: str | None
     created_at: dt.datetime

@@ -32,6 +32,9 @@ deliveries = sa.Table(
     sa.Column("message_id", sa.Text()),
     sa.Column("status", sa.Text(), nullable=False),
     sa.Column("attempts", sa.Integer(), nullable=False),
+    # Attempts a crash (or a connection lost mid-message) left unknown: each may have given
+    # the recipient a copy, and the delivery was sent again under the same Message-ID.
+    sa.Column("attempts_in_doubt", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_error", sa.Text()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -41,6 +44,16 @@ sa.Index(
     "deliveries_due", deliveries.c.next_attempt_at, postgresql_where=sa.text("status = 'pending'")
 )
 sa.Index("deliveries_dossier", deliveries.c.dossier_id)
+
+# An attempt's row is committed just before the delivery leaves and deleted in the
+# transaction that records its outcome; one still there was interrupted by a crash.
+attempts = sa.Table(
+    "delivery_attempts",
+    metadata,
+    sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
+    sa.Column("delivery_id", sa.BigInteger(), sa.ForeignKey("deliveries.id"), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+)
 
 dossiers = sa.Table(
     "dossiers",

@@ -25,7 +25,10 @@ dossiers = sa.Table(
     sa.Column("treasury_code", sa.Text(), nullable=False),
     sa.Column("request_type", sa.Text(), nullable=False),
     sa.Column("status", sa.Text(), nullable=False),
+    # `sequence` is the current status's; `last_sequence` the highest the dossier has used,
+    # which a DUPLICATE_MODIFIED rejection advances without changing the status.
     sa.Column("sequence", sa.Integer(), nullable=False),
+    sa.Column("last_sequence", sa.Integer(), nullable=False),
     sa.Column("content_hash", sa.Text(), nullable=False),
     sa.Column("payload", JSONB(), nullable=False),
     sa.Column("reasons", JSONB(), nullable=False),
@@ -66,6 +69,7 @@ class Dossier:
     request_type: str
     status: str
     sequence: int
+    last_sequence: int
     content_hash: str
     payload: dict[str, Any]
     reasons: list[dict[str, Any]]
@@ -100,10 +104,11 @@ async def record_status(
     at: dt.datetime,
     logged_status: str | None = None,
 ) -> None:
-    """Append to the history; `status=None` leaves the dossier's current status as it is."""
-    values: dict[str, Any] = {"sequence": sequence}
+    """Append to the history under `sequence`, the dossier's next; `status=None` leaves the
+    dossier's current status, and the sequence it was published with, as they are."""
+    values: dict[str, Any] = {"last_sequence": sequence}
     if status is not None:
-        values.update(status=status, reasons=reasons)
+        values.update(status=status, sequence=sequence, reasons=reasons)
         if decided_by is not None:
             values.update(decided_by=decided_by, decided_at=at)
     await session.execute(

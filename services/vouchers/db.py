@@ -27,7 +27,10 @@ dossiers = sa.Table(
     sa.Column("unit_code", sa.Text(), nullable=False),
     sa.Column("treasury_code", sa.Text(), nullable=False),
     sa.Column("status", sa.Text(), nullable=False),
+    # `sequence` is the current status's; `last_sequence` the highest the dossier has used,
+    # which a DUPLICATE_MODIFIED rejection advances without changing the status.
     sa.Column("sequence", sa.Integer(), nullable=False),
+    sa.Column("last_sequence", sa.Integer(), nullable=False),
     sa.Column("content_hash", sa.Text(), nullable=False),
     sa.Column("payload", JSONB(), nullable=False),
     sa.Column("reasons", JSONB(), nullable=False),
@@ -61,6 +64,7 @@ class Dossier:
     treasury_code: str
     status: str
     sequence: int
+    last_sequence: int
     content_hash: str
     payload: dict[str, Any]
     reasons: list[dict[str, Any]]
@@ -102,6 +106,7 @@ async def update_dossiers(session: AsyncSession, rows: Sequence[Dossier]) -> Non
         .values(
             status=sa.bindparam("status"),
             sequence=sa.bindparam("sequence"),
+            last_sequence=sa.bindparam("last_sequence"),
             reasons=sa.bindparam("reasons", type_=JSONB()),
             decided_at=sa.bindparam("decided_at"),
             decided_by=sa.bindparam("decided_by"),
@@ -115,6 +120,7 @@ async def update_dossiers(session: AsyncSession, rows: Sequence[Dossier]) -> Non
                 "key": d.dossier_id,
                 "status": d.status,
                 "sequence": d.sequence,
+                "last_sequence": d.last_sequence,
                 "reasons": d.reasons,
                 "decided_at": d.decided_at,
                 "decided_by": d.decided_by,
