@@ -289,7 +289,7 @@ def make_api(
         lifespan=lifespan,
         max_body_size=runtime.settings.http_max_body_bytes,
     )
-    install_error_handlers(api)
+    install_error_handlers(api, max_body_bytes=runtime.settings.http_max_body_bytes)
     for router in (health_router(runtime), metrics_router(runtime.registry), *routers):
         api.include_router(document_access(router), responses=ERROR_RESPONSES)
     return api

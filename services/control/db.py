@@ -64,6 +64,7 @@ allocations = sa.Table(
     sa.Column("reasons", JSONB(), nullable=False),
     sa.Column("payload", JSONB(), nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("sequence <= last_sequence", name="allocations_status_sequence_used"),
 )
 vouchers = sa.Table(
     "vouchers",

@@ -39,6 +39,9 @@ deliveries = sa.Table(
     sa.Column("last_error", sa.Text()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.CheckConstraint(
+        "attempts_in_doubt >= 0 AND attempts_in_doubt <= attempts", name="in_doubt_within_attempts"
+    ),
 )
 sa.Index(
     "deliveries_due", deliveries.c.next_attempt_at, postgresql_where=sa.text("status = 'pending'")
@@ -54,6 +57,7 @@ attempts = sa.Table(
     sa.Column("delivery_id", sa.BigInteger(), sa.ForeignKey("deliveries.id"), nullable=False),
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
 )
+sa.Index("delivery_attempts_delivery", attempts.c.delivery_id)
 
 dossiers = sa.Table(
     "dossiers",

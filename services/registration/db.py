@@ -36,6 +36,7 @@ dossiers = sa.Table(
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("decided_at", sa.DateTime(timezone=True)),
     sa.Column("decided_by", sa.Text()),
+    sa.CheckConstraint("sequence <= last_sequence", name="dossiers_status_sequence_used"),
 )
 sa.Index("dossiers_office_status", dossiers.c.treasury_code, dossiers.c.status, dossiers.c.deadline)
 

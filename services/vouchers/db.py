@@ -39,6 +39,7 @@ dossiers = sa.Table(
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("decided_at", sa.DateTime(timezone=True)),
     sa.Column("decided_by", sa.Text()),
+    sa.CheckConstraint("sequence <= last_sequence", name="dossiers_status_sequence_used"),
 )
 sa.Index("dossiers_unit", dossiers.c.unit_code, dossiers.c.received_at)
 sa.Index("dossiers_status", dossiers.c.status, dossiers.c.deadline)
