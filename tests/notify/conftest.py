@@ -120,7 +120,7 @@ class Sink:
         return sorted(new.iterdir()) if new.exists() else []
 
     def messages(self) -> list[EmailMessage]:
-        """The mailbox's messages in arrival order; files not seen before are parsed now.
+        """The mailbox's messages; files not seen before are parsed now, each once.
 
         Reads files: call it from a worker thread (`poll` does) while the loop serves."""
         with self._lock:
