@@ -73,7 +73,7 @@ def messaging_tables(metadata: sa.MetaData, schema: str) -> MessagingTables:
         sa.Column("outbox_id", sa.BigInteger(), nullable=False),
         sa.Column("topic", sa.Text(), nullable=False),
         sa.Column("key", sa.LargeBinary()),
-        sa.Column("headers", sa.JSON(), nullable=False, server_default=sa.text("'[]'")),
+        sa.Column("headers", sa.JSON(), nullable=False, server_default=sa.text("'[]'::json")),
         sa.Column("value", sa.LargeBinary(), nullable=False),
         sa.Column("value_bytes", sa.Integer(), nullable=False),
         sa.Column("value_sha256", sa.Text(), nullable=False),
