@@ -287,7 +287,9 @@ def make_api(
         description=description,
         version="1.0.0",
         lifespan=lifespan,
-        max_body_size=runtime.settings.http_max_body_bytes,
+        # A guard for bodies sent without a length; a declared one above the limit is refused
+        # earlier, in the error tree's shape (shared/errors.py).
+        max_body_size=4 * runtime.settings.http_max_body_bytes,
     )
     install_error_handlers(api, max_body_bytes=runtime.settings.http_max_body_bytes)
     for router in (health_router(runtime), metrics_router(runtime.registry), *routers):
