@@ -45,10 +45,12 @@ class Incoming:
     value: bytes | None
     timestamp: float
     """Seconds since the epoch at which the producer created the message."""
+    headers: tuple[tuple[str, bytes], ...] = ()
 
     @classmethod
     def from_event(cls, event: Any) -> Incoming:
         message = event.message
+        raw = message.headers or ()
         return cls(
             topic=message.topic,
             partition=message.partition,
@@ -56,7 +58,16 @@ class Incoming:
             key=message.key,
             value=message.value,
             timestamp=message.timestamp,
+            headers=tuple((str(k), bytes(v or b"")) for k, v in _pairs(raw)),
         )
+
+    def header(self, name: str) -> str | None:
+        return next((v.decode(errors="replace") for k, v in self.headers if k == name), None)
+
+
+def _pairs(headers: Any) -> list[tuple[Any, Any]]:
+    """Kafka headers as pairs, whether the client gave a mapping or a list of pairs."""
+    return list(headers.items()) if hasattr(headers, "items") else list(headers)
 
 
 Item = tuple[Envelope, Incoming]

@@ -1,7 +1,8 @@
 """Alembic migrations of every service, each in its own PostgreSQL schema.
 
 Each service owns a schema named after it and keeps its Alembic history there
-(`<schema>.alembic_version`), so services migrate independently.
+(`<schema>.alembic_version`), so services migrate independently. The operators' command
+(`ops`) keeps its own records the same way, in schema `ops`.
 """
 
 from __future__ import annotations
@@ -15,19 +16,26 @@ from alembic.config import Config
 from shared.db import sync_url
 
 SERVICES = ("registration", "vouchers", "control", "notify")
-_ROOT = Path(__file__).resolve().parent.parent / "services"
+SCHEMAS = (*SERVICES, "ops")
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _location(schema: str) -> Path:
+    if schema == "ops":
+        return _ROOT / "ops" / "migrations"
+    return _ROOT / "services" / schema / "migrations"
 
 
 def alembic_config(service: str, database_url: str) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(_ROOT / service / "migrations"))
+    cfg.set_main_option("script_location", str(_location(service)))
     cfg.set_main_option("sqlalchemy.url", sync_url(database_url).replace("%", "%%"))
     cfg.attributes["schema"] = service
     return cfg
 
 
-def upgrade_all(database_url: str, services: tuple[str, ...] = SERVICES) -> None:
-    """Bring every service's schema to its latest revision (idempotent)."""
+def upgrade_all(database_url: str, services: tuple[str, ...] = SCHEMAS) -> None:
+    """Bring every schema to its latest revision (idempotent)."""
     for service in services:
         command.upgrade(alembic_config(service, database_url), "head")
 
