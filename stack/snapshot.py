@@ -49,9 +49,12 @@ def axis_of(panel: dict[str, Any]) -> Axis:
 
 def _count_label(title: str) -> str:
     lowered = title.lower()
-    for noun in ("dossiers", "messages", "dead letters"):
-        if noun in lowered or (noun == "messages" and ("lag" in lowered or "outbox" in lowered)):
-            return noun
+    if "dossiers" in lowered or "queue" in lowered:
+        return "dossiers"
+    if "dead letters" in lowered:
+        return "dead letters"
+    if "lag" in lowered or "outbox" in lowered:
+        return "messages"
     return "count"
 
 
@@ -93,6 +96,7 @@ def _draw(ax: Any, panel: dict[str, Any], prometheus: str, start: float, end: fl
     ax.set_title(panel["title"], fontsize=10)
     ax.set_ylabel(axis.label, fontsize=8)
     ax.set_ylim(bottom=0)
+    ax.set_xlim(dt.datetime.fromtimestamp(start, ICT), dt.datetime.fromtimestamp(end, ICT))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=ICT))  # type: ignore[no-untyped-call]
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
@@ -120,7 +124,7 @@ def render(prometheus: str, out: Path, *, minutes: float = 10.0) -> Path:
     figure.suptitle(
         f"{board['title']} — {minutes:.0f} minutes to {until:%d/%m/%Y %H:%M} ICT (from Prometheus)"
     )
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1, 0.985))
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=80)
     plt.close(figure)
