@@ -26,14 +26,19 @@ def make_engine(database_url: str) -> Engine:
     )
 
 
+def unreachable(err: sa.exc.OperationalError, database_url: str) -> DatabaseUnreachable:
+    """The operator's message for a server that did not answer (first line of the driver's)."""
+    detail = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__
+    return DatabaseUnreachable(where(database_url), detail)
+
+
 @contextmanager
 def connect(engine: Engine, *, database_url: str) -> Iterator[Connection]:
     """A connection in a transaction; an unreachable server becomes `DatabaseUnreachable`."""
     try:
         conn = engine.connect()
     except sa.exc.OperationalError as err:
-        detail = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__
-        raise DatabaseUnreachable(where(database_url), detail) from None
+        raise unreachable(err, database_url) from None
     with conn, conn.begin():
         yield conn
 

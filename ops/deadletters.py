@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy.engine import Connection
 
-from ops.database import table_exists
+from ops.database import table_exists, unreachable
 from ops.errors import NotFound, OpsError, Refused
 from ops.kafka import Record, offsets_since, partitions, scan
 
@@ -112,7 +112,10 @@ def ensure_schema(database_url: str) -> None:
 
     from shared.migrations import alembic_config
 
-    command.upgrade(alembic_config("ops", database_url), "head")
+    try:
+        command.upgrade(alembic_config("ops", database_url), "head")
+    except sa.exc.OperationalError as err:
+        raise unreachable(err, database_url) from None
 
 
 def earlier_replays(conn: Connection, topic: str, letter: LetterId) -> list[sa.Row[Any]]:
