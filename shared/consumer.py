@@ -58,11 +58,17 @@ class Incoming:
             key=message.key,
             value=message.value,
             timestamp=message.timestamp,
-            headers=tuple((str(k), bytes(v or b"")) for k, v in _pairs(raw)),
+            headers=tuple((str(k), _bytes(v)) for k, v in _pairs(raw)),
         )
 
     def header(self, name: str) -> str | None:
         return next((v.decode(errors="replace") for k, v in self.headers if k == name), None)
+
+
+def _bytes(value: Any) -> bytes:
+    if value is None:
+        return b""
+    return value if isinstance(value, bytes) else str(value).encode()
 
 
 def _pairs(headers: Any) -> list[tuple[Any, Any]]:
