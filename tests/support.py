@@ -270,8 +270,9 @@ class Pipeline:
             **extra,
         }
         service = ServiceProcess(module, env, self.logs / f"{name}.log", port)
-        service.start()
+        # Known before it starts, so that `stop_all` stops it even when it never got ready.
         self.services[name] = service
+        service.start()
         return service
 
     def stop_all(self) -> None:

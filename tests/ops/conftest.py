@@ -68,20 +68,22 @@ def pipeline(
     offices.write_text(
         json.dumps({"offices": [{"treasury_code": "0011", "name": "Kho bạc 0011", "staff": staff}]})
     )
-    p.start("registration", "registration", REGISTRATION_APPROVAL="auto")
-    p.start("vouchers", "vouchers")
-    p.start("control", "control")
-    p.start(
-        "notify",
-        "notify",
-        TREASURY_DIRECTORY=str(offices),
-        PORTAL_WEBHOOKS=f"http://127.0.0.1:{free_port()}/hook",
-        WEBHOOK_SECRET="ops-test",
-        RETRY_MAX_SECONDS="30",
-        DIGEST_TIME="23:59",
-    )
-    yield p
-    p.stop_all()
+    try:
+        p.start("registration", "registration", REGISTRATION_APPROVAL="auto")
+        p.start("vouchers", "vouchers")
+        p.start("control", "control")
+        p.start(
+            "notify",
+            "notify",
+            TREASURY_DIRECTORY=str(offices),
+            PORTAL_WEBHOOKS=f"http://127.0.0.1:{free_port()}/hook",
+            WEBHOOK_SECRET="ops-test",
+            RETRY_MAX_SECONDS="30",
+            DIGEST_TIME="23:59",
+        )
+        yield p
+    finally:
+        p.stop_all()
 
 
 @pytest.fixture(scope="package")
