@@ -68,13 +68,17 @@ def pipeline(
     offices.write_text(
         json.dumps({"offices": [{"treasury_code": "0011", "name": "Kho bạc 0011", "staff": staff}]})
     )
+    # Four services start one after the other on a machine other test runs share: each gets
+    # three minutes to answer /readyz (notify first retries what earlier modules left due).
+    ready = 180.0
     try:
-        p.start("registration", "registration", REGISTRATION_APPROVAL="auto")
-        p.start("vouchers", "vouchers")
-        p.start("control", "control")
+        p.start("registration", "registration", ready_within=ready, REGISTRATION_APPROVAL="auto")
+        p.start("vouchers", "vouchers", ready_within=ready)
+        p.start("control", "control", ready_within=ready)
         p.start(
             "notify",
             "notify",
+            ready_within=ready,
             TREASURY_DIRECTORY=str(offices),
             PORTAL_WEBHOOKS=f"http://127.0.0.1:{free_port()}/hook",
             WEBHOOK_SECRET="ops-test",
