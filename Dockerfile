@@ -7,6 +7,7 @@ COPY services services
 COPY stack stack
 COPY testkit testkit
 COPY bench bench
+COPY ops ops
 COPY deploy deploy
 RUN pip install --no-cache-dir . && useradd --system --uid 10001 dvc
 USER dvc

@@ -1,9 +1,10 @@
 """Alembic migrations of the services, each in its own PostgreSQL schema.
 
 Each service owns a schema named after it and keeps its Alembic history there
-(`<schema>.alembic_version`), so services migrate independently. Which services there are,
-and where their migrations live, is the caller's knowledge (the stack launcher's): this
-module names none.
+(`<schema>.alembic_version`), so services migrate independently; the operators' command
+(`ops`) keeps its own records the same way, in schema `ops`. Which schemas there are, and
+where their migrations live, is the caller's knowledge (the stack launcher's): this module
+names none.
 """
 
 from __future__ import annotations

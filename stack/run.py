@@ -19,6 +19,7 @@ from rich.table import Table
 from shared.settings import TopicSettings
 from stack import apps, demo
 from stack.config import ExternalServices, StackSettings
+from stack.portal import DemoPortal
 from stack.runner import Stack, run_until_signalled
 from testkit import ICT, Testbed
 
@@ -34,12 +35,15 @@ class RunSettings(BaseSettings):
     portal_api_keys: str = ""
     trusted_ca_file: Path | None = None
     treasury_directory: Path | None = None
+    portal_webhooks: str = ""
     topics: TopicSettings = Field(default_factory=TopicSettings)
 
 
-def _demo_files(settings: StackSettings, run: RunSettings, bed: Testbed) -> dict[str, str]:
+def _demo_files(
+    settings: StackSettings, run: RunSettings, bed: Testbed, portal: DemoPortal
+) -> dict[str, str]:
     """What the services need and the environment did not give: a CA (the demo's own, whose
-    certificates its units sign with), an offices file, secrets."""
+    certificates its units sign with), an offices file, secrets, a portal's webhook."""
     home = settings.var_dir / "demo"
     home.mkdir(parents=True, exist_ok=True)
     env = {"REGISTRATION_APPROVAL": run.registration_approval}
@@ -53,16 +57,23 @@ def _demo_files(settings: StackSettings, run: RunSettings, bed: Testbed) -> dict
         env["TREASURY_DIRECTORY"] = str(offices.resolve())
     env["STAFF_JWT_SECRET"] = run.staff_jwt_secret or secrets.token_urlsafe(32)
     env["PORTAL_API_KEYS"] = run.portal_api_keys or f"demo-{secrets.token_hex(8)}"
+    if not run.portal_webhooks:
+        portal.start()
+        env["PORTAL_WEBHOOKS"] = portal.url
+        env["WEBHOOK_SECRET"] = secrets.token_urlsafe(16)
+        # Retries a few seconds apart, so the demo's refused webhooks are seen delivered.
+        env["RETRY_MAX_SECONDS"] = "30"
     return env
 
 
 def run(console: Console) -> int:
     settings, external, options = StackSettings(), ExternalServices(), RunSettings()
     stack = Stack(settings, external)
+    portal = DemoPortal()
     with console.status("Starting the stack…") as status:
         endpoints = stack.up(foreground=True, progress=lambda m: status.update(m))
         bed = Testbed(now=dt.datetime.now(ICT))
-        env = {**endpoints.environment(), **_demo_files(settings, options, bed)}
+        env = {**endpoints.environment(), **_demo_files(settings, options, bed, portal)}
         try:
             started = []
             for name, port in settings.service_ports().items():
@@ -112,7 +123,10 @@ def run(console: Console) -> int:
                 console.print(line)
     console.print(f"Portal API key for this run: {env['PORTAL_API_KEYS'].split(',')[0]}")
     console.print("Serving. Press [bold]Ctrl-C[/] to stop.")
-    run_until_signalled(stack)
+    try:
+        run_until_signalled(stack)
+    finally:
+        portal.stop()
     console.print("Stopped.")
     return 0
 

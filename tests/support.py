@@ -323,7 +323,9 @@ class Pipeline:
     ca_file: Path
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
-    def start(self, name: str, module: str, **extra: str) -> ServiceProcess:
+    def start(
+        self, name: str, module: str, *, ready_within: float = 60, **extra: str
+    ) -> ServiceProcess:
         port = free_port()
         env = {
             **service_env(self.stack, self.ns, self.ca_file),
@@ -331,8 +333,9 @@ class Pipeline:
             **extra,
         }
         service = ServiceProcess(module, env, self.logs / f"{name}.log", port)
-        service.start()
+        # Known before it starts, so that `stop_all` stops it even when it never got ready.
         self.services[name] = service
+        service.start(timeout=ready_within)
         return service
 
     def stop_all(self) -> None:
