@@ -197,6 +197,7 @@ class Stack:
         started = state.get("started")
         order = [
             "prometheus",
+            "workspace",
             "notify",
             "control",
             "vouchers",

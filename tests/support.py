@@ -262,7 +262,9 @@ class Pipeline:
     ca_file: Path
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
-    def start(self, name: str, module: str, **extra: str) -> ServiceProcess:
+    def start(
+        self, name: str, module: str, *, ready_within: float = 60, **extra: str
+    ) -> ServiceProcess:
         port = free_port()
         env = {
             **service_env(self.stack, self.ns, self.ca_file),
@@ -270,7 +272,7 @@ class Pipeline:
             **extra,
         }
         service = ServiceProcess(module, env, self.logs / f"{name}.log", port)
-        service.start()
+        service.start(timeout=ready_within)
         self.services[name] = service
         return service
 

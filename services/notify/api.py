@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from services.notify import db
@@ -40,6 +40,7 @@ def router(runtime: Runtime, sender: Sender) -> APIRouter:
     doors = runtime.doors(dossier_id=db.office_of_dossier, delivery_id=db.office_of_delivery)
     StaffDep = Annotated[Staff, Depends(doors.staff())]  # noqa: N806
     CallerDep = Annotated[Caller, Depends(doors.caller())]  # noqa: N806
+    OpsDep = Annotated[Staff, Depends(doors.staff("ops", "head"))]  # noqa: N806
     columns = [db.deliveries.c[name] for name in DeliveryView.model_fields]
 
     @api.get(
@@ -57,6 +58,22 @@ def router(runtime: Runtime, sender: Sender) -> APIRouter:
                 .order_by(db.deliveries.c.id)
             )
         return [DeliveryView(**r) for r in rows.mappings()]
+
+    @api.get(
+        "/notifications/troubled",
+        response_model=list[DeliveryView],
+        tags=["staff"],
+        summary="The office's emails and webhooks that failed and are not sent (dead or retrying)",
+    )
+    async def troubled(
+        staff: OpsDep,
+        treasury_code: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> list[DeliveryView]:
+        office = staff.office(treasury_code)
+        async with runtime.sessionmaker() as session:
+            rows = await db.troubled(session, treasury_code=office, columns=columns, limit=limit)
+        return [DeliveryView(**r) for r in rows]
 
     @api.post(
         "/notifications/{delivery_id}/retry",
