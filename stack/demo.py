@@ -42,6 +42,8 @@ OFFICES = {
     "0013": "Kho bạc Nhà nước khu vực TP. Hồ Chí Minh",
 }
 TERMINAL = {"rejected", "approved", "refused", "returned"}
+# Who to sign in as in the workspace after `make run`.
+DEMO_OFFICER = "kiemsoat.0011@kbnn.gov.vn"
 INTAKE_FAULTS = (
     ReasonCode.TOTAL_MISMATCH,
     ReasonCode.PAYEE_MISSING,
@@ -60,6 +62,7 @@ def offices_document() -> dict[str, Any]:
                 "staff": [
                     {"email": f"kiemsoat.{code}@kbnn.gov.vn", "role": "controller"},
                     {"email": f"lanhdao.{code}@kbnn.gov.vn", "role": "head"},
+                    {"email": f"vanhanh.{code}@kbnn.gov.vn", "role": "ops"},
                 ],
             }
             for code, name in OFFICES.items()

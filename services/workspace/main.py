@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.base import RequestResponseEndpoint
 
 from services.workspace.client import Services
 from services.workspace.codes import CodeBook
@@ -125,7 +126,7 @@ def build(settings: WorkspaceSettings, *, clock: Callable[[], dt.datetime] = _no
         app.include_router(page.router(web))
 
     @app.middleware("http")
-    async def headers(request, call_next):  # type: ignore[no-untyped-def]
+    async def headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
         response = await call_next(request)
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers["X-Frame-Options"] = "DENY"
@@ -143,4 +144,6 @@ def build(settings: WorkspaceSettings, *, clock: Callable[[], dt.datetime] = _no
 def main() -> None:
     settings = WorkspaceSettings()
     configure_logging(service="workspace", level=settings.log_level, fmt=settings.log_format)
+    # One line per service call would drown the workspace's own log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     serve(build(settings), port=settings.workspace_port)

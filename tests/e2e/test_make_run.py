@@ -71,6 +71,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Any:
                 ("VOUCHERS", 8002),
                 ("CONTROL", 8003),
                 ("NOTIFY", 8004),
+                ("WORKSPACE", 8005),
                 ("PROMETHEUS", 9090),
             )
         },
@@ -108,8 +109,12 @@ def test_the_demo_ends_with_every_voucher_final_and_a_summary(running: Any) -> N
     assert "(no final status)" not in printed
     assert "Throughput:" in printed
     assert "p50" in printed and "p99" in printed  # noqa: PT018
-    for port in (8001, 8002, 8003, 8004, 9090):
+    for port in (8001, 8002, 8003, 8004, 8005, 9090):
         assert f"127.0.0.1:{port + OFFSET}" in printed
+    assert "Left for the officers: 18 vouchers in review, 3 registrations." in printed
+    assert "kiemsoat.0011@kbnn.gov.vn" in printed
+    workspace = f"http://127.0.0.1:{8005 + OFFSET}"
+    assert httpx.get(f"{workspace}/signin", timeout=10).status_code == 200
     for status in ("approved", "rejected", "returned", "refused"):
         assert status in printed
 
@@ -150,6 +155,7 @@ def test_ctrl_c_stops_every_process_it_started(running: Any) -> None:
         "vouchers",
         "control",
         "notify",
+        "workspace",
         "prometheus",
     }
     pids = [int(p) for p in started.values()]

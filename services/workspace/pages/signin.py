@@ -155,7 +155,8 @@ async def _mail_code(web: Web, email: str, code: str) -> None:
         f"Mã đăng nhập của bạn: {code}\nMã dùng một lần, hết hạn sau {minutes} phút.\n"
         "Nếu bạn không yêu cầu mã này, hãy bỏ qua thư.\n\n"
         f"Your sign-in code: {code}\nIt works once and expires in {minutes} minutes.\n"
-        "If you did not ask for it, ignore this email.\n"
+        "If you did not ask for it, ignore this email.\n",
+        cte="8bit",
     )
     await aiosmtplib.send(
         message, hostname=web.settings.smtp_host, port=web.settings.smtp_port, start_tls=False
