@@ -32,6 +32,8 @@ class DeliveryView(BaseModel):
     last_error: str | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
+    # voucher, registration or allocation: in the list of troubled deliveries only.
+    dossier_kind: str | None = None
 
 
 def router(runtime: Runtime, sender: Sender) -> APIRouter:
@@ -41,7 +43,7 @@ def router(runtime: Runtime, sender: Sender) -> APIRouter:
     StaffDep = Annotated[Staff, Depends(doors.staff())]  # noqa: N806
     CallerDep = Annotated[Caller, Depends(doors.caller())]  # noqa: N806
     OpsDep = Annotated[Staff, Depends(doors.staff("ops", "head"))]  # noqa: N806
-    columns = [db.deliveries.c[name] for name in DeliveryView.model_fields]
+    columns = [db.deliveries.c[n] for n in DeliveryView.model_fields if n in db.deliveries.c]
 
     @api.get(
         "/notifications",

@@ -87,14 +87,17 @@ async def troubled(
     session: AsyncSession, *, treasury_code: str, columns: list[sa.Column[Any]], limit: int
 ) -> list[dict[str, Any]]:
     """An office's deliveries that failed at least once and are not sent: dead, or pending a
-    retry after an error; the latest first."""
+    retry after an error; the latest first, with the kind of dossier each is about."""
     in_office = (
         sa.select(dossiers.c.dossier_id)
         .select_from(_with_directory())
         .where(_office() == treasury_code)
     )
     stmt = (
-        sa.select(*columns)
+        sa.select(*columns, dossiers.c.dossier_kind)
+        .select_from(
+            deliveries.outerjoin(dossiers, dossiers.c.dossier_id == deliveries.c.dossier_id)
+        )
         .where(
             deliveries.c.dossier_id.in_(in_office),
             sa.or_(

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext
+from playwright.async_api import Browser, BrowserContext, Page
 
 from stack.runner import Endpoints
 from testkit import Testbed, UnitKit
@@ -67,6 +67,19 @@ class Desk:
             await self.pipeline.allocate(allocation, self.status, self.producer)
         await poll(lambda: self.pipeline.directory_version(unit.code) > 0, within=60)
 
+    async def opened(self, unit: UnitKit, context: BrowserContext) -> tuple[str, Page]:
+        """A new held voucher of `unit`, and a page of `context` open on it."""
+        dossier_id = await self.held(unit)
+        page = await context.new_page()
+        await page.goto(f"{self.url}/dossiers/{dossier_id}")
+        return dossier_id, page
+
+    async def decided(self, dossier_id: str, by: str) -> dict[str, Any]:
+        """The dossier's final status event, once decided by `by`."""
+        events = await self.status.statuses(dossier_id, {"approved", "refused", "returned"})
+        assert events[-1]["decided_by"] == by, events
+        return events[-1]
+
     async def held(self, unit: UnitKit, amount: int = 1_250_000_000) -> str:
         """A voucher of `unit` held for an officer's review."""
         voucher = unit.voucher(total_amount=amount)
@@ -76,7 +89,7 @@ class Desk:
         return dossier_id
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def product(
     stack: Endpoints, ca_file: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Pipeline, str, Path]]:
@@ -133,7 +146,7 @@ def product(
         p.stop_all()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def desk(product: tuple[Pipeline, str, Path], bed: Testbed) -> AsyncIterator[Desk]:
     p, url, maildir = product
     async with (
@@ -143,7 +156,7 @@ async def desk(product: tuple[Pipeline, str, Path], bed: Testbed) -> AsyncIterat
         yield Desk(p, url, maildir, bed, producer, status)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     async with chromium() as b:
         yield b
@@ -157,14 +170,14 @@ async def officer_context(browser: Browser, desk: Desk, address: str) -> Browser
     return context
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def controller(browser: Browser, desk: Desk) -> AsyncIterator[BrowserContext]:
     context = await officer_context(browser, desk, staff_of(OFFICE)["controller"])
     yield context
     await context.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def other(browser: Browser, desk: Desk) -> AsyncIterator[BrowserContext]:
     """The controller of office 0012."""
     context = await officer_context(browser, desk, staff_of(OTHER)["controller"])
@@ -172,7 +185,7 @@ async def other(browser: Browser, desk: Desk) -> AsyncIterator[BrowserContext]:
     await context.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def unit(desk: Desk) -> UnitKit:
     kit = desk.bed.unit(treasury_code=OFFICE)
     await desk.register(kit)

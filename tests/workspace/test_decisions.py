@@ -27,9 +27,8 @@ async def test_officer_approves_a_held_dossier_and_the_unit_is_told(
     await expect(page.locator("#result")).to_contain_text("Hồ sơ đã được duyệt")
     await page.screenshot(path=shot("dossier-approved"))
 
-    events = await desk.status.statuses(dossier_id, {"approved", "refused"})
-    assert events[-1]["status"] == "approved", events
-    assert events[-1]["decided_by"] == staff_of(OFFICE)["controller"]
+    final = await desk.decided(dossier_id, by=staff_of(OFFICE)["controller"])
+    assert final["status"] == "approved", final
     await mail_arrives(desk.maildir, f"ketoan.{unit.code}@example.vn", dossier_id)
     await page.close()
 
@@ -37,11 +36,8 @@ async def test_officer_approves_a_held_dossier_and_the_unit_is_told(
 async def test_refusing_needs_a_reason_and_then_lands_as_refused(
     desk: Desk, controller: BrowserContext, unit: UnitKit
 ) -> None:
-    dossier_id = await desk.held(unit)
-    page = await controller.new_page()
-    await page.goto(f"{desk.url}/dossiers/{dossier_id}")
+    dossier_id, page = await desk.opened(unit, controller)
     await page.get_by_label("Từ chối").check()
-    answer = None
     async with page.expect_response(f"**/dossiers/{dossier_id}/check") as answered:
         await page.get_by_role("button", name="Tiếp tục").click()
     answer = await answered.value
@@ -59,20 +55,17 @@ async def test_refusing_needs_a_reason_and_then_lands_as_refused(
     await page.get_by_role("button", name="Gửi quyết định").click()
     await expect(page.locator("#result")).to_contain_text("Hồ sơ đã bị từ chối")
 
-    events = await desk.status.statuses(dossier_id, {"approved", "refused"})
-    assert events[-1]["status"] == "refused", events
-    assert events[-1]["reasons"][0]["code"] == "CONTENT_NOT_JUSTIFIED"
-    assert events[-1]["reasons"][0]["message"] == "Thiếu bảng kê chi tiết"
-    assert events[-1]["decided_by"] == staff_of(OFFICE)["controller"]
+    final = await desk.decided(dossier_id, by=staff_of(OFFICE)["controller"])
+    assert final["status"] == "refused", final
+    reasons = [(r["code"], r["message"]) for r in final["reasons"]]
+    assert reasons == [("CONTENT_NOT_JUSTIFIED", "Thiếu bảng kê chi tiết")]
     await page.close()
 
 
 async def test_the_approve_flow_works_with_the_keyboard_alone(
     desk: Desk, controller: BrowserContext, unit: UnitKit
 ) -> None:
-    dossier_id = await desk.held(unit)
-    page = await controller.new_page()
-    await page.goto(f"{desk.url}/dossiers/{dossier_id}")
+    dossier_id, page = await desk.opened(unit, controller)
 
     async def tab_to(selector: str) -> None:
         target = page.locator(selector)
@@ -91,6 +84,6 @@ async def test_the_approve_flow_works_with_the_keyboard_alone(
     await tab_to("form[action$='/decision'] button[type=submit]")
     await page.keyboard.press("Enter")
     await expect(page.locator("#result")).to_contain_text("Hồ sơ đã được duyệt")
-    events = await desk.status.statuses(dossier_id, {"approved", "refused"})
-    assert events[-1]["status"] == "approved"
+    final = await desk.decided(dossier_id, by=staff_of(OFFICE)["controller"])
+    assert final["status"] == "approved"
     await page.close()

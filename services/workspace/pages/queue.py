@@ -1,6 +1,7 @@
 """The office's dossiers in review, earliest deadline first, with the time each has left."""
 
-from typing import Annotated, Any
+import asyncio
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -27,14 +28,14 @@ def router(web: Web) -> APIRouter:
         page: Annotated[int, Query(ge=1, le=10_000)] = 1,
         part: str = "",
     ) -> Response:
-        items: list[dict[str, Any]] = await web.services.get(
-            officer, "control", "/reviews", page=page, page_size=PAGE_SIZE
-        )
-        counts = await web.services.get(
-            officer,
-            "control",
-            "/reviews/counts",
-            warning_minutes=web.settings.deadline_warning_minutes,
+        items, counts = await asyncio.gather(
+            web.services.get(officer, "control", "/reviews", page=page, page_size=PAGE_SIZE),
+            web.services.get(
+                officer,
+                "control",
+                "/reviews/counts",
+                warning_minutes=web.settings.deadline_warning_minutes,
+            ),
         )
         now = web.clock()
         rows = [
