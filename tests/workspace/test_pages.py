@@ -103,7 +103,7 @@ async def test_an_operator_sees_failed_webhooks_and_retries_one(
         if await retry.count():
             break
         await page.wait_for_timeout(1000)
-    await page.screenshot(path=shot("deliveries"), full_page=True)
+    await page.screenshot(path=shot("deliveries"))
     await retry.click()
     await expect(page.locator("#result")).to_contain_text("Đã xếp lịch gửi lại")
     await ops.close()
