@@ -48,6 +48,8 @@ OFFICES = {
 TERMINAL = {"rejected", "approved", "refused", "returned"}
 # A submission cut short: not JSON, so it goes to the dead-letter topic.
 NOT_JSON = b'{"event_id": "demo-cut-short", "event_type": "voucher.submitted", "payload": {'
+# Who to sign in as in the workspace after `make run`.
+DEMO_OFFICER = "kiemsoat.0011@kbnn.gov.vn"
 INTAKE_FAULTS = (
     ReasonCode.TOTAL_MISMATCH,
     ReasonCode.PAYEE_MISSING,
@@ -66,6 +68,7 @@ def offices_document() -> dict[str, Any]:
                 "staff": [
                     {"email": f"kiemsoat.{code}@kbnn.gov.vn", "role": "controller"},
                     {"email": f"lanhdao.{code}@kbnn.gov.vn", "role": "head"},
+                    {"email": f"vanhanh.{code}@kbnn.gov.vn", "role": "ops"},
                 ],
             }
             for code, name in OFFICES.items()

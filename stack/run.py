@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.settings import TopicSettings
-from stack import apps, demo
+from stack import apps, demo, desk
 from stack.config import ExternalServices, StackSettings
 from stack.portal import DemoPortal
 from stack.runner import Stack, run_until_signalled
@@ -83,6 +83,12 @@ def run(console: Console) -> int:
                 started.append((proc, port))
             for proc, port in started:
                 apps.wait_service(proc, port, settings.ready_timeout)
+            status.update(f"Starting the officers' workspace on port {settings.workspace_port}")
+            workspace = apps.service_process(
+                "workspace", settings.workspace_port, {**env, **_workspace_env(settings)}, settings
+            )
+            stack.start(workspace, foreground=True)
+            apps.wait_service(workspace, settings.workspace_port, settings.ready_timeout)
             prometheus = apps.prometheus_process(settings)
             if prometheus is not None:
                 stack.start(prometheus, foreground=True)
@@ -121,7 +127,18 @@ def run(console: Console) -> int:
             console.print(summary.table())
             for line in summary.lines():
                 console.print(line)
+            left = asyncio.run(desk.leave_work(workload))
+            console.print(
+                f"Left for the officers: {left['vouchers']} vouchers in review"
+                + (f", {left['registrations']} registrations" if left["registrations"] else "")
+                + "."
+            )
     console.print(f"Portal API key for this run: {env['PORTAL_API_KEYS'].split(',')[0]}")
+    console.print(
+        f"Officers' workspace: http://127.0.0.1:{settings.workspace_port}  sign in as "
+        f"{demo.DEMO_OFFICER} (controller of office 0011; the code arrives in "
+        f"{endpoints.mail_dir or 'the SMTP server'}/new)"
+    )
     console.print("Serving. Press [bold]Ctrl-C[/] to stop.")
     try:
         run_until_signalled(stack)
@@ -129,6 +146,14 @@ def run(console: Console) -> int:
         portal.stop()
     console.print("Stopped.")
     return 0
+
+
+def _workspace_env(settings: StackSettings) -> dict[str, str]:
+    return {
+        **settings.service_urls(),
+        "WORKSPACE_PUBLIC_URL": f"http://127.0.0.1:{settings.workspace_port}",
+        "WORKSPACE_SECRET_KEY": secrets.token_urlsafe(48),
+    }
 
 
 def _where(
@@ -142,6 +167,9 @@ def _where(
     table.add_row("Emails (SMTP sink)", f"maildir {mail}" if mail else "external SMTP server")
     for name, port in settings.service_ports().items():
         table.add_row(f"{name} service", f"http://127.0.0.1:{port}/docs  (metrics: /metrics)")
+    table.add_row(
+        "officers' workspace", f"http://127.0.0.1:{settings.workspace_port}  ({demo.DEMO_OFFICER})"
+    )
     if prometheus:
         table.add_row("Prometheus", f"http://127.0.0.1:{settings.prometheus_port}")
     table.add_row("Logs", str((settings.var_dir / "log").resolve()))

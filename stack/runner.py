@@ -208,6 +208,7 @@ class Stack:
         started = state.get("started")
         order = [
             "prometheus",
+            "workspace",
             "notify",
             "control",
             "vouchers",

@@ -7,12 +7,14 @@ inside `router()` as objects, not as strings it cannot resolve.
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from services.control import db, handlers
+from services.control.domain import line_amounts
 from shared.auth import Caller, Staff
-from shared.contract import Reason
+from shared.contract import Reason, VoucherSubmitted
+from shared.errors import NotFound
 from shared.messaging import enqueue
 from shared.paging import Page, PageSize
 from shared.service import Runtime
@@ -49,6 +51,34 @@ class BudgetLineView(BaseModel):
     available: int
 
 
+class TouchedLine(BudgetLineView):
+    """A budget line a voucher spends on: its state now, and what the voucher asks of it."""
+
+    requested: int
+
+
+class ReviewDetail(BaseModel):
+    dossier_id: str
+    unit_code: str
+    treasury_code: str
+    status: str
+    total_amount: int
+    deadline: dt.datetime
+    received_at: dt.datetime
+    review_since: dt.datetime | None
+    decided_at: dt.datetime | None
+    decided_by: str | None
+    reasons: list[dict[str, Any]]
+    voucher: dict[str, Any]
+    budget_lines: list[TouchedLine]
+
+
+class ReviewCounts(BaseModel):
+    in_review: int
+    at_risk: int
+    overdue: int
+
+
 def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
     api = APIRouter()
     # Type aliases, named as FastAPI's documentation names them.
@@ -69,8 +99,7 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
         page: Page = 1,
         page_size: PageSize = 50,
     ) -> list[ReviewItem]:
-        office = treasury_code or staff.treasury_code
-        staff.require_office(office)
+        office = staff.office(treasury_code)
         async with runtime.sessionmaker() as session:
             rows = await db.review_queue(session, office, page_size, (page - 1) * page_size)
         return [
@@ -79,6 +108,57 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
             )
             for r in rows
         ]
+
+    @api.get(
+        "/reviews/counts",
+        response_model=ReviewCounts,
+        tags=["staff"],
+        summary="Vouchers in review at the office: all, due within `warning_minutes`, overdue",
+    )
+    async def review_counts(
+        staff: StaffDep,
+        treasury_code: str | None = None,
+        warning_minutes: Annotated[int, Query(ge=0, le=10_000)] = 120,
+    ) -> ReviewCounts:
+        office = staff.office(treasury_code)
+        async with runtime.sessionmaker() as session:
+            total, at_risk, overdue = await db.review_counts(
+                session, deps.clock(), dt.timedelta(minutes=warning_minutes), office
+            )
+        return ReviewCounts(in_review=total, at_risk=at_risk, overdue=overdue)
+
+    @api.get(
+        "/reviews/{dossier_id}",
+        response_model=ReviewDetail,
+        tags=["staff"],
+        summary="A voucher in spending control, with each budget line it touches as it is now",
+    )
+    async def review(dossier_id: str, staff: StaffDep) -> ReviewDetail:
+        async with runtime.sessionmaker() as session:
+            row = await db.voucher_row(session, dossier_id)
+            if row is None:
+                raise NotFound(f"no voucher {dossier_id} in spending control")
+            staff.require_office(row["treasury_code"])
+            asked = line_amounts(VoucherSubmitted.model_validate(row["payload"]))
+            lines = []
+            for key, amount in sorted(asked.items()):
+                state = await db.line_state(session, key)
+                allocated, committed = (state.allocated, state.committed) if state else (0, 0)
+                _, year, chapter, sector, source = key
+                lines.append(
+                    TouchedLine(
+                        fiscal_year=year,
+                        chapter=chapter,
+                        sector_code=sector,
+                        source_code=source,
+                        allocated=allocated,
+                        committed=committed,
+                        available=allocated - committed,
+                        requested=amount,
+                    )
+                )
+        fields = {k: v for k, v in row.items() if k in ReviewDetail.model_fields}
+        return ReviewDetail(**fields, voucher=row["payload"], budget_lines=lines)
 
     @api.post(
         "/reviews/{dossier_id}/decision",

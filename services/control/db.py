@@ -323,10 +323,16 @@ async def review_queue(
 
 
 async def review_counts(
-    session: AsyncSession, now: dt.datetime, warn: dt.timedelta
+    session: AsyncSession,
+    now: dt.datetime,
+    warn: dt.timedelta,
+    treasury_code: str | None = None,
 ) -> tuple[int, int, int]:
-    """Vouchers in review: all of them, those due within `warn`, and those overdue."""
-    in_review = vouchers.c.status == "in_review"
+    """Vouchers in review (of one office, or of all): all of them, those due within `warn`,
+    and those overdue."""
+    where = [vouchers.c.status == "in_review"]
+    if treasury_code is not None:
+        where.append(vouchers.c.treasury_code == treasury_code)
     row = (
         await session.execute(
             sa.select(
@@ -337,10 +343,19 @@ async def review_counts(
                 sa.func.count().filter(vouchers.c.deadline <= now),
             )
             .select_from(vouchers)
-            .where(in_review)
+            .where(*where)
         )
     ).one()
     return int(row[0]), int(row[1]), int(row[2])
+
+
+async def voucher_row(session: AsyncSession, dossier_id: str) -> dict[str, Any] | None:
+    row = (
+        (await session.execute(sa.select(vouchers).where(vouchers.c.dossier_id == dossier_id)))
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
 
 
 async def budget(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,13 +81,19 @@ sa.Index(
 )
 
 
+def _office() -> sa.ColumnElement[str]:
+    return sa.func.coalesce(dossiers.c.treasury_code, directory.c.entry["treasury_code"].astext)
+
+
+def _with_directory() -> sa.FromClause:
+    return dossiers.outerjoin(directory, directory.c.unit_code == dossiers.c.unit_code)
+
+
 async def office_of_dossier(session: AsyncSession, dossier_id: str) -> str | None:
     """The office of a dossier notify has seen: its own, else its unit's (for staff access)."""
     stmt = (
-        sa.select(
-            sa.func.coalesce(dossiers.c.treasury_code, directory.c.entry["treasury_code"].astext)
-        )
-        .select_from(dossiers.outerjoin(directory, directory.c.unit_code == dossiers.c.unit_code))
+        sa.select(_office())
+        .select_from(_with_directory())
         .where(dossiers.c.dossier_id == dossier_id)
     )
     office: str | None = (await session.execute(stmt)).scalar_one_or_none()
@@ -99,3 +107,31 @@ async def office_of_delivery(session: AsyncSession, delivery_id: str) -> str | N
     stmt = sa.select(deliveries.c.dossier_id).where(deliveries.c.id == int(delivery_id))
     dossier_id = (await session.execute(stmt)).scalar_one_or_none()
     return None if dossier_id is None else await office_of_dossier(session, dossier_id)
+
+
+async def troubled(
+    session: AsyncSession, *, treasury_code: str, columns: list[sa.Column[Any]], limit: int
+) -> list[dict[str, Any]]:
+    """An office's deliveries that failed at least once and are not sent: dead, or pending a
+    retry after an error; the latest first, with the kind of dossier each is about."""
+    in_office = (
+        sa.select(dossiers.c.dossier_id)
+        .select_from(_with_directory())
+        .where(_office() == treasury_code)
+    )
+    stmt = (
+        sa.select(*columns, dossiers.c.dossier_kind)
+        .select_from(
+            deliveries.outerjoin(dossiers, dossiers.c.dossier_id == deliveries.c.dossier_id)
+        )
+        .where(
+            deliveries.c.dossier_id.in_(in_office),
+            sa.or_(
+                deliveries.c.status == "dead",
+                sa.and_(deliveries.c.status == "pending", deliveries.c.attempts > 0),
+            ),
+        )
+        .order_by(deliveries.c.created_at.desc(), deliveries.c.id.desc())
+        .limit(limit)
+    )
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]

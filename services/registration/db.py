@@ -155,6 +155,23 @@ async def get_unit(
     return DirectoryEntry.model_validate(entry) if entry is not None else None
 
 
+async def search_units(
+    session: AsyncSession, *, treasury_code: str, text: str, limit: int
+) -> list[DirectoryEntry]:
+    """An office's units whose code starts with `text` or whose name contains it."""
+    stmt = sa.select(units.c.entry).where(units.c.treasury_code == treasury_code)
+    if text:
+        pattern = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(
+            sa.or_(
+                units.c.unit_code.like(f"{pattern}%"),
+                units.c.entry["name"].astext.ilike(f"%{pattern}%"),
+            )
+        )
+    rows = await session.execute(stmt.order_by(units.c.unit_code).limit(limit))
+    return [DirectoryEntry.model_validate(e) for e in rows.scalars()]
+
+
 async def save_unit(session: AsyncSession, entry: DirectoryEntry) -> None:
     values = {
         "treasury_code": entry.treasury_code,

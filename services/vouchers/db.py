@@ -160,8 +160,14 @@ async def list_dossiers(
     status: str | None,
     limit: int,
     offset: int,
+    received_from: dt.datetime | None = None,
+    received_before: dt.datetime | None = None,
 ) -> list[Dossier]:
     stmt = sa.select(dossiers)
+    if received_from is not None:
+        stmt = stmt.where(dossiers.c.received_at >= received_from)
+    if received_before is not None:
+        stmt = stmt.where(dossiers.c.received_at < received_before)
     if unit_code:
         stmt = stmt.where(dossiers.c.unit_code == unit_code)
     if treasury_code:
@@ -171,6 +177,43 @@ async def list_dossiers(
     stmt = stmt.order_by(dossiers.c.received_at.desc(), dossiers.c.dossier_id)
     rows = await session.execute(stmt.limit(limit).offset(offset))
     return [Dossier(**r) for r in rows.mappings()]
+
+
+async def office_day(
+    session: AsyncSession, treasury_code: str, start: dt.datetime, end: dt.datetime
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """An office's day: dossiers received, and status changes by status, in all and per hour
+    (hours counted from `start`)."""
+    received = sa.select(
+        dossiers.c.received_at.label("t"), sa.literal("received").label("status")
+    ).where(
+        dossiers.c.treasury_code == treasury_code,
+        dossiers.c.received_at >= start,
+        dossiers.c.received_at < end,
+    )
+    changed = (
+        sa.select(history.c.at.label("t"), history.c.status.label("status"))
+        .select_from(history.join(dossiers, dossiers.c.dossier_id == history.c.dossier_id))
+        .where(
+            dossiers.c.treasury_code == treasury_code,
+            history.c.at >= start,
+            history.c.at < end,
+            history.c.status != "received",
+        )
+    )
+    events = sa.union_all(received, changed).subquery("events")
+    hour = sa.func.floor(sa.extract("epoch", events.c.t - start) / 3600)
+    rows = await session.execute(
+        sa.select(events.c.status, hour, sa.func.count())
+        .select_from(events)
+        .group_by(events.c.status, hour)
+    )
+    totals: dict[str, int] = {}
+    hours: list[dict[str, Any]] = []
+    for status, at_hour, count in rows.tuples():
+        totals[status] = totals.get(status, 0) + int(count)
+        hours.append({"hour": int(at_hour), "status": status, "count": int(count)})
+    return totals, sorted(hours, key=lambda h: (h["hour"], h["status"]))
 
 
 async def office_of_dossier(session: AsyncSession, dossier_id: str) -> str | None:
