@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TOOLS := $(CURDIR)/.tools/bin
+HELM_VERSION := v4.3.2
+HELM := $(TOOLS)/helm
 
 .PHONY: help venv tools run test bench lint fmt typecheck pytest stack-up stack-down stack-status clean
 
@@ -26,8 +29,12 @@ run: venv
 
 test: venv tools lint typecheck pytest
 
-# Debian's Prometheus (prometheus, promtool) for the rule and dashboard tests and `make run`.
+# Debian's Prometheus (prometheus, promtool) for the rule and dashboard tests and `make run`;
+# Helm, built from its Go module into .tools/bin, for the chart's tests (tests/deploy/).
 tools:
+	@go version -m $(HELM) 2>/dev/null | grep -q "^[[:space:]]mod[[:space:]]helm.sh/helm/v4[[:space:]]$(HELM_VERSION)[[:space:]]" || { \
+	  echo "Building Helm $(HELM_VERSION) into $(TOOLS)/ (go install; minutes the first time)…"; \
+	  GOBIN=$(TOOLS) go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION); }
 	@command -v promtool >/dev/null || { \
 	  echo "Installing Debian's prometheus package (promtool)…"; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq prometheus >/dev/null; \
