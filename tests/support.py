@@ -127,7 +127,8 @@ class ServiceProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = f"http://127.0.0.1:{port}"
 
-    def start(self, timeout: float = 60) -> None:
+    def launch(self) -> None:
+        """Start the process without waiting for it to be ready."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
@@ -137,6 +138,10 @@ class ServiceProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+
+    def start(self, timeout: float = 60) -> None:
+        self.launch()
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -147,6 +152,8 @@ class ServiceProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
+        # Not left running behind the failure: no one else holds it to stop it.
+        self.kill()
         raise RuntimeError(f"{self.name} not ready in {timeout} s:\n{tail(self.log, 40)}")
 
     def stop(self) -> None:
@@ -262,7 +269,9 @@ class Pipeline:
     ca_file: Path
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
-    def start(self, name: str, module: str, **extra: str) -> ServiceProcess:
+    def start(
+        self, name: str, module: str, *, ready_within: float = 60, **extra: str
+    ) -> ServiceProcess:
         port = free_port()
         env = {
             **service_env(self.stack, self.ns, self.ca_file),
@@ -270,7 +279,7 @@ class Pipeline:
             **extra,
         }
         service = ServiceProcess(module, env, self.logs / f"{name}.log", port)
-        service.start()
+        service.start(timeout=ready_within)
         self.services[name] = service
         return service
 
@@ -343,7 +352,9 @@ class Pipeline:
         return lines
 
 
-def new_pipeline(stack: Endpoints, ca_file: Path, tmp: pytest.TempPathFactory) -> Pipeline:
+def new_pipeline(
+    stack: Endpoints, ca_file: Path, tmp: pytest.TempPathFactory, *, partitions: int = 4
+) -> Pipeline:
     ns = Namespace()
-    ns.create(stack.kafka_bootstrap_servers)
+    ns.create(stack.kafka_bootstrap_servers, partitions=partitions)
     return Pipeline(stack, ns, tmp.mktemp("logs"), ca_file)
