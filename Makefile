@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TOOLS := $(CURDIR)/.tools/bin
+HELM_VERSION := v4.3.2
+HELM := $(TOOLS)/helm
 
 .PHONY: help venv tools run test test-fast bench chaos lint fmt typecheck pytest stack-up stack-down stack-status clean
 
@@ -37,9 +40,13 @@ test-fast: venv lint typecheck
 
 # Debian's Prometheus (prometheus, promtool) for the rule and dashboard tests and `make run`;
 # Debian's Chromium and its driver for the workspace's browser tests (Playwright drives
-# /usr/bin/chromium: it downloads no browser of its own).
+# /usr/bin/chromium: it downloads no browser of its own); Helm, built from its Go module into
+# .tools/bin, for the chart's tests (tests/deploy/).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 tools:
+	@go version -m $(HELM) 2>/dev/null | grep -q "^[[:space:]]mod[[:space:]]helm.sh/helm/v4[[:space:]]$(HELM_VERSION)[[:space:]]" || { \
+	  echo "Building Helm $(HELM_VERSION) into $(TOOLS)/ (go install; minutes the first time)…"; \
+	  GOBIN=$(TOOLS) go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION); }
 	@command -v promtool >/dev/null || { \
 	  echo "Installing Debian's prometheus package (promtool)…"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq prometheus >/dev/null; }

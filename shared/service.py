@@ -178,7 +178,28 @@ def _lock_id(name: str) -> int:
     )
 
 
+def check_secrets(settings: BaseServiceSettings) -> None:
+    """With REQUIRE_SECRETS, stop at start on an empty secret rather than refuse every call."""
+    if not settings.require_secrets:
+        return
+    missing = {
+        "STAFF_JWT_SECRET": "every staff token would be refused",
+        "PORTAL_API_KEYS": "every portal call would be refused",
+    }
+    empty = [
+        f"{name} is empty: {why}"
+        for name, why in missing.items()
+        if not getattr(settings, name.lower()).strip()
+    ]
+    if empty:
+        raise SystemExit(
+            "; ".join(empty) + ". Set it (with Docker Compose: in .env, see .env.example; "
+            "on Kubernetes: in the chart's Secret), or unset REQUIRE_SECRETS."
+        )
+
+
 def build_runtime(name: str, settings: BaseServiceSettings, tables: MessagingTables) -> Runtime:
+    check_secrets(settings)
     instance = f"{name}-{settings.instance_suffix}" if settings.instance_suffix else name
     engine = make_engine(settings.database_url, application_name=instance)
     sessionmaker = make_sessionmaker(engine)
@@ -310,6 +331,6 @@ def load_trust_store(path: Path | None) -> TrustStore:
         raise SystemExit(f"TRUSTED_CA_FILE {path} cannot be used: {err}") from None
 
 
-def serve(api: FastAPI, *, port: int, host: str = "127.0.0.1") -> None:
+def serve(api: FastAPI, *, port: int, host: str) -> None:
     """Serve until SIGINT/SIGTERM; logging stays as `configure_logging` set it."""
     uvicorn.run(api, host=host, port=port, log_config=None, access_log=False, lifespan="on")

@@ -166,9 +166,8 @@ class ServiceProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = f"http://127.0.0.1:{port}"
 
-    def start(self, timeout: float = 120, *, until: str | None = "/readyz") -> None:
-        """Start the process and wait until `until` answers 200 (`/healthz`: only alive;
-        None: not at all, for a process expected to die while it starts)."""
+    def launch(self) -> None:
+        """Start the process without waiting for it to be ready."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
@@ -178,6 +177,12 @@ class ServiceProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+
+    def start(self, timeout: float = 120, *, until: str | None = "/readyz") -> None:
+        """Start the process and wait until `until` answers 200 (`/healthz`: only alive;
+        None: not at all, for a process expected to die while it starts)."""
+        self.launch()
+        assert self.proc is not None
         if until is None:
             return
         deadline = time.monotonic() + timeout
@@ -193,6 +198,8 @@ class ServiceProcess:
             except httpx.HTTPError as err:
                 last = repr(err)
             time.sleep(0.2)
+        # Not left running behind the failure, whoever holds it.
+        self.kill()
         raise WaitTimedOut(
             f"after {timeout:g} s, still waiting for {self.name}'s {until} to answer 200; saw "
             f"{last}. Last lines of its log:\n{tail(self.log, 40)}"
@@ -411,7 +418,9 @@ class Pipeline:
         return lines
 
 
-def new_pipeline(stack: Endpoints, ca_file: Path, tmp: pytest.TempPathFactory) -> Pipeline:
+def new_pipeline(
+    stack: Endpoints, ca_file: Path, tmp: pytest.TempPathFactory, *, partitions: int = 4
+) -> Pipeline:
     ns = Namespace()
-    ns.create(stack.kafka_bootstrap_servers)
+    ns.create(stack.kafka_bootstrap_servers, partitions=partitions)
     return Pipeline(stack, ns, tmp.mktemp("logs"), ca_file)

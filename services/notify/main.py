@@ -131,4 +131,4 @@ async def _close_on_exit(http: httpx.AsyncClient) -> None:
 def main() -> None:
     settings = NotifySettings()
     configure_logging(service="notify", level=settings.log_level, fmt=settings.log_format)
-    serve(build(settings), port=settings.notify_port)
+    serve(build(settings), port=settings.notify_port, host=settings.listen_host)

@@ -146,4 +146,4 @@ def main() -> None:
     configure_logging(service="workspace", level=settings.log_level, fmt=settings.log_format)
     # One line per service call would drown the workspace's own log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    serve(build(settings), port=settings.workspace_port)
+    serve(build(settings), port=settings.workspace_port, host=settings.listen_host)
