@@ -1,13 +1,13 @@
 """Indexes for staff searches and the office's day: dossiers and history by time.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0005_office_day
+Revises: 0004_last_sequence
 """
 
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0005_office_day"
+down_revision = "0004_last_sequence"
 branch_labels = None
 depends_on = None
 
