@@ -43,6 +43,7 @@ dossiers = sa.Table(
 )
 sa.Index("dossiers_unit", dossiers.c.unit_code, dossiers.c.received_at)
 sa.Index("dossiers_status", dossiers.c.status, dossiers.c.deadline)
+sa.Index("dossiers_office_received", dossiers.c.treasury_code, dossiers.c.received_at)
 
 history = sa.Table(
     "dossier_history",
@@ -54,6 +55,7 @@ history = sa.Table(
     sa.Column("decided_by", sa.Text()),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
 )
+sa.Index("dossier_history_at", history.c.at)
 
 TERMINAL = ("rejected", "approved", "refused", "returned")
 
