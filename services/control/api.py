@@ -16,7 +16,7 @@ from shared.auth import Caller, Staff
 from shared.contract import Reason, VoucherSubmitted
 from shared.errors import NotFound
 from shared.messaging import enqueue
-from shared.paging import Page, PageSize
+from shared.paging import FiscalYear, Page, PageSize
 from shared.service import Runtime
 
 
@@ -187,7 +187,7 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
         summary="A unit's budget lines: allocated, committed",
     )
     async def budgets(
-        unit_code: str, caller: CallerDep, fiscal_year: int | None = None
+        unit_code: str, caller: CallerDep, fiscal_year: FiscalYear = None
     ) -> list[BudgetLineView]:
         del caller
         async with runtime.sessionmaker() as session:
