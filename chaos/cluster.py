@@ -59,7 +59,11 @@ class Cluster:
         return cls(settings)
 
     def up(self) -> Endpoints:
-        self.stack = Stack(self.settings, ExternalServices())
+        # Always a stack of its own, whatever the environment names: faults are done to it.
+        own = ExternalServices(
+            kafka_bootstrap_servers=None, database_url=None, smtp_host=None, smtp_port=None
+        )
+        self.stack = Stack(self.settings, own)
         self.endpoints = self.stack.up(foreground=True)
         return self.endpoints
 
