@@ -4,8 +4,8 @@
   committed offset (0 when it has none), summed over partitions — the
   `<service>_consumer_lag_messages` gauge of the lag watcher.
 - Outbox per service: the rows of `<schema>.outbox` — `<service>_outbox_backlog_messages`.
-  Rows that can never be published ("parked") are counted apart where the schema keeps them:
-  a `parked_at` column on the outbox, or a table `<schema>.outbox_parked`.
+  Rows that can never be published ("parked") are counted apart, from the service's
+  `<schema>.parked_messages` table (docs/contract.md §10).
 """
 
 from __future__ import annotations
@@ -86,20 +86,14 @@ def outbox(conn: Connection) -> list[Backlog]:
         if not table_exists(conn, schema, "outbox"):
             continue
         parked: int | None = None
-        waiting_filter = ""
-        if _has_column(conn, schema, "outbox", "parked_at"):
-            waiting_filter = " WHERE parked_at IS NULL"
+        if table_exists(conn, schema, "parked_messages"):
             parked = conn.execute(
-                sa.text(f'SELECT count(*) FROM "{schema}".outbox WHERE parked_at IS NOT NULL')
-            ).scalar_one()
-        elif table_exists(conn, schema, "outbox_parked"):
-            parked = conn.execute(
-                sa.text(f'SELECT count(*) FROM "{schema}".outbox_parked')
+                sa.text(f'SELECT count(*) FROM "{schema}".parked_messages')
             ).scalar_one()
         waiting, oldest = conn.execute(
             sa.text(
                 f"SELECT count(*), extract(epoch FROM now() - min(created_at)) "
-                f'FROM "{schema}".outbox{waiting_filter}'
+                f'FROM "{schema}".outbox'
             )
         ).one()
         found.append(
