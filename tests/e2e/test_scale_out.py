@@ -146,8 +146,15 @@ async def test_two_instances_split_the_work_and_survive_one_killed_each(
         return bool(pending == 0 and sent > 0 and len(sink.messages()) >= sent)
 
     await poll(mailed, within=300, every=1)
+    # A mail is never sent twice but where a killed instance left its fate unknown: then it
+    # is sent again under the same Message-ID, and the delivery counts that attempt in doubt.
     twice = {mid: len(found) for mid, found in sink.by_message_id().items() if len(found) > 1}
-    assert twice == {}
+    [(in_doubt,)] = pipeline.query(
+        "SELECT coalesce(sum(attempts_in_doubt), 0) FROM notify.deliveries "
+        "WHERE channel = 'email' AND dossier_id = ANY(%s)",
+        list(dossiers),
+    )
+    assert sum(n - 1 for n in twice.values()) <= in_doubt, (twice, in_doubt)
 
 
 async def assignments(bootstrap: str, group: str) -> list[set[TopicPartition]]:
