@@ -214,7 +214,9 @@ class Notify:
 
     def directory_version(self, unit_code: str) -> int:
         """The unit's directory version as the notify service holds it (0: unknown)."""
-        dsn = sync_url(self.stack.database_url).replace("postgresql+psycopg", "postgresql")
+        # The service's own database: a test may give notify one of its own.
+        url = self.service.env.get("DATABASE_URL", self.stack.database_url)
+        dsn = sync_url(url).replace("postgresql+psycopg", "postgresql")
         with psycopg.connect(dsn) as conn:
             row = conn.execute(
                 "SELECT version FROM notify.unit_directory WHERE unit_code = %s", (unit_code,)
