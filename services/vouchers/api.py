@@ -7,7 +7,7 @@ inside `router()` as objects, not as strings it cannot resolve.
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 
 from services.vouchers import db, handlers
@@ -142,7 +142,11 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
         summary="The office's day (Asia/Ho_Chi_Minh): dossiers received and decided, by hour",
     )
     async def office_day(
-        staff: StaffDep, treasury_code: str | None = None, date: dt.date | None = None
+        staff: StaffDep,
+        treasury_code: str | None = None,
+        date: Annotated[
+            dt.date | None, Query(ge=dt.date(1000, 1, 1), le=dt.date(9999, 12, 30))
+        ] = None,
     ) -> OfficeDay:
         office = staff.office(treasury_code)
         day = date or deps.clock().astimezone(TZ).date()

@@ -25,8 +25,9 @@ FILL = f"""
 INSERT INTO control.budget_lines
 SELECT 'U' || u, 2026, '422', '072', '13', 1000000000000, 0, now()
 FROM generate_series(1, {UNITS}) u;
-INSERT INTO control.allocations
-SELECT 'DT-' || u, 'U' || u, 'h', 'approved', 1, '[]',
+INSERT INTO control.allocations (allocation_id, unit_code, content_hash, status, sequence,
+  last_sequence, reasons, payload, recorded_at)
+SELECT 'DT-' || u, 'U' || u, 'h', 'approved', 1, 1, '[]',
        jsonb_build_object('fiscal_year', 2026, 'chapter', '422', 'sector_code', '072',
                           'source_code', '13', 'kind', 'initial', 'amount', 1000000000000),
        now()
@@ -38,8 +39,9 @@ SELECT 'CT-' || i AS dossier_id, 'U' || (i % {UNITS} + 1) AS unit_code,
        1000000 + i AS amount
 FROM generate_series(1, {VOUCHERS}) i;
 INSERT INTO vouchers.dossiers (dossier_id, unit_code, treasury_code, status, sequence,
-  content_hash, payload, reasons, deadline, submitted_at, received_at, decided_at, decided_by)
-SELECT dossier_id, unit_code, '0011', status, 2, 'h',
+  last_sequence, content_hash, payload, reasons, deadline, submitted_at, received_at,
+  decided_at, decided_by)
+SELECT dossier_id, unit_code, '0011', status, 2, 2, 'h',
        jsonb_build_object('fiscal_year', 2026, 'total_amount', amount, 'form', 'C2-02a/NS'),
        '[]', now(), now(), now(), now(), 'system'
 FROM v;
