@@ -25,12 +25,12 @@ from rich.console import Console
 from services.workspace.sessions import Signer
 from shared.db import sync_url
 from stack import apps, demo
-from stack.config import ExternalServices, StackSettings
+from stack.config import ExternalServices
+from stack.ports import stack_settings
 from stack.runner import Stack
 from testkit import ICT, Testbed
 
 OFFICE = "0011"
-OFFSET = 31000
 cli = typer.Typer(add_completion=False, help=__doc__)
 
 
@@ -73,15 +73,8 @@ def main(
     rounds: Annotated[int, typer.Option(help="Queue renderings measured.")] = 50,
 ) -> None:
     console = Console()
-    settings = StackSettings(
-        var_dir=Path("var/bench-workspace"),
-        kafka_port=9092 + OFFSET,
-        kafka_controller_port=9093 + OFFSET,
-        pg_port=5432 + OFFSET,
-        smtp_port=1025 + OFFSET,
-        control_port=8003 + OFFSET,
-        workspace_port=8005 + OFFSET,
-    )
+    # `make bench`'s ports: it runs after the pipeline's bench, never beside it.
+    settings = stack_settings("bench", Path("var/bench-workspace"))
     shutil.rmtree(settings.var_dir, ignore_errors=True)
     stack = Stack(settings, ExternalServices())
     bed = Testbed(now=dt.datetime.now(ICT))

@@ -55,7 +55,7 @@ class Run:
     def __init__(self, settings: ChaosSettings, console: Console) -> None:
         self.s, self.console = settings, console
         self.topics = TopicSettings()
-        self.cluster = Cluster.on_ports(settings.var_dir, settings.port_offset)
+        self.cluster = Cluster.on_ports(settings.var_dir, settings.port_shift)
         self.hook = Webhook(WEBHOOK_SECRET, self.cluster.settings.registration_port + 9)
         self.offered = 0
 

@@ -29,7 +29,7 @@ def test_a_small_chaos_run_breaks_no_promise(tmp_path_factory: pytest.TempPathFa
         "CHAOS_SEED": SEED,
         "CHAOS_OUT": str(out),
         "CHAOS_VAR_DIR": str(ROOT / "var" / "test-chaos"),
-        "CHAOS_PORT_OFFSET": str(12_500 + PORT_SHIFT),
+        "CHAOS_PORT_SHIFT": str(PORT_SHIFT),
         "COLUMNS": "160",
     }
     run = subprocess.run(
