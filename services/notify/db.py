@@ -79,6 +79,12 @@ dossiers = sa.Table(
 sa.Index(
     "dossiers_watch", dossiers.c.deadline, postgresql_where=dossiers.c.status == Status.IN_REVIEW
 )
+# Support requests not answered yet, whose deadline the scan watches beside reviews'.
+sa.Index(
+    "dossiers_support_watch",
+    dossiers.c.deadline,
+    postgresql_where=sa.text("dossier_kind = 'support' AND status = 'received'"),
+)
 
 
 def _office() -> sa.ColumnElement[str]:

@@ -235,7 +235,14 @@ async def scan_deadlines(session: AsyncSession, *, deps: Deps) -> int:
             await session.execute(
                 sa.select(db.dossiers)
                 .where(
-                    db.dossiers.c.status == "in_review",
+                    # Reviews, and support requests that have no answer yet.
+                    sa.or_(
+                        db.dossiers.c.status == "in_review",
+                        sa.and_(
+                            db.dossiers.c.dossier_kind == "support",
+                            db.dossiers.c.status == "received",
+                        ),
+                    ),
                     db.dossiers.c.deadline.is_not(None),
                     db.dossiers.c.deadline <= now + deps.warn,
                     sa.not_(db.dossiers.c.overdue_alerted),
@@ -255,6 +262,10 @@ async def scan_deadlines(session: AsyncSession, *, deps: Deps) -> int:
         entry = units.get(r["unit_code"])
         office = deps.offices.office(r["treasury_code"] or "")
         context = {**_context(entry, dict(r), deps), "kind": kind, "status": "in_review"}
+        template = "staff"
+        if r["dossier_kind"] == "support":
+            template = "support_staff"
+            context.update(kind=f"support_{kind}", request_id=r["dossier_id"])
         deliveries += [
             _email_row(
                 deps,
@@ -263,7 +274,7 @@ async def scan_deadlines(session: AsyncSession, *, deps: Deps) -> int:
                     kind,
                     r["dossier_id"],
                     s.email,
-                    "staff",
+                    template,
                     context,
                 ),
                 now,

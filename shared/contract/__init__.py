@@ -35,6 +35,7 @@ from shared.contract.enums import (
     SignerRole,
     SpendingType,
     Status,
+    SupportCategory,
 )
 from shared.contract.envelope import Envelope
 from shared.contract.payloads import (
@@ -51,6 +52,7 @@ from shared.contract.payloads import (
     Signature,
     Signer,
     StatusChanged,
+    SupportRequested,
     Unit,
     VoucherSubmitted,
 )
@@ -103,6 +105,8 @@ __all__ = [
     "SpendingType",
     "Status",
     "StatusChanged",
+    "SupportCategory",
+    "SupportRequested",
     "UnexpectedEventTypeError",
     "Unit",
     "VoucherSubmitted",

@@ -30,6 +30,7 @@ from shared.contract.payloads import (
     Payload,
     RegistrationSubmitted,
     StatusChanged,
+    SupportRequested,
     VoucherSubmitted,
 )
 from shared.contract.reasons import ReasonCode
@@ -42,9 +43,17 @@ EVENT_TYPES: Final[Mapping[str, type[Payload]]] = {
     EventType.ALLOCATION_RECORDED: AllocationRecorded,
     EventType.VOUCHER_SUBMITTED: VoucherSubmitted,
     EventType.STATUS_CHANGED: StatusChanged,
+    EventType.SUPPORT_REQUESTED: SupportRequested,
 }
 
-P = TypeVar("P", RegistrationSubmitted, AllocationRecorded, VoucherSubmitted, StatusChanged)
+P = TypeVar(
+    "P",
+    RegistrationSubmitted,
+    AllocationRecorded,
+    VoucherSubmitted,
+    StatusChanged,
+    SupportRequested,
+)
 
 
 class ContractError(Exception):

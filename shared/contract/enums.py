@@ -14,6 +14,8 @@ class EventType(StrEnum):
     ALLOCATION_RECORDED = "allocation.recorded"
     VOUCHER_SUBMITTED = "voucher.submitted"
     STATUS_CHANGED = "status.changed"
+    # Support requests (§10).
+    SUPPORT_REQUESTED = "support.requested"
 
 
 class RequestType(StrEnum):
@@ -67,6 +69,10 @@ class Status(StrEnum):
     APPROVED = "approved"
     REFUSED = "refused"
     RETURNED = "returned"
+    # Support requests only (§10): an officer replied; the request is done or taken forward.
+    ANSWERED = "answered"
+    RESOLVED = "resolved"
+    DEFERRED = "deferred"
 
 
 TERMINAL_VOUCHER_STATUSES: Final = frozenset(
@@ -78,3 +84,12 @@ class DossierKind(StrEnum):
     VOUCHER = "voucher"
     REGISTRATION = "registration"
     ALLOCATION = "allocation"
+    SUPPORT = "support"
+
+
+class SupportCategory(StrEnum):
+    REGISTRATION = "registration"
+    SIGNATURE = "signature"
+    VOUCHER = "voucher"
+    ACCOUNT = "account"
+    OTHER = "other"

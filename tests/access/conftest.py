@@ -12,10 +12,11 @@ import pytest
 
 from stack.runner import Endpoints
 from testkit import Testbed, UnitKit
+from testkit.support import support_request
 from tests.support import Pipeline, Producer, TopicLog, new_pipeline, poll
 
 OFFICE, OTHER = "0011", "0012"
-SERVICES = ("registration", "vouchers", "control", "notify")
+SERVICES = ("registration", "vouchers", "control", "notify", "support")
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Office0011:
     registration_id: str
     voucher_id: str
     delivery_id: int
+    request_id: str
     secrets: tuple[str, ...]
 
     def keys(self, service: str) -> dict[str, str]:
@@ -36,6 +38,7 @@ class Office0011:
             "dossier_id": dossier,
             "unit_code": self.unit.code,
             "delivery_id": str(self.delivery_id),
+            "request_id": self.request_id,
             "treasury_code": OFFICE,
             "fiscal_year": str(dt.date.today().year),
         }
@@ -65,6 +68,7 @@ def services_0011(
     p.start("vouchers", "vouchers")
     p.start("control", "control")
     p.start("notify", "notify", TREASURY_DIRECTORY=str(offices), SMTP_FROM="tb@kbnn.gov.vn")
+    p.start("support", "support")
     try:
         yield p
     finally:
@@ -96,6 +100,17 @@ async def _populate(p: Pipeline, bed: Testbed) -> Office0011:
         await p.send(voucher, producer)
         voucher_id = voucher.payload["dossier_id"]
         await status.statuses(voucher_id, {"approved"}, within=60)
+        await poll(
+            lambda: bool(
+                p.query("SELECT 1 FROM support.unit_directory WHERE unit_code = %s", unit.code)
+            ),
+            what=f"unit {unit.code} in support's copy of the directory",
+            within=60,
+        )
+        request = support_request(unit, dossier_id=voucher_id)
+        await producer.send(p.ns.topics.support, request, unit.code)
+        request_id = request.payload["request_id"]
+        await status.statuses(request_id, {"received"}, within=60)
 
     def deliveries() -> list[tuple[int, str]]:
         return [
@@ -122,5 +137,10 @@ async def _populate(p: Pipeline, bed: Testbed) -> Office0011:
         registration_id=str(registration_id),
         voucher_id=voucher_id,
         delivery_id=found[0][0],
-        secrets=(unit.name, *(recipient for _, recipient in found)),
+        request_id=request_id,
+        secrets=(
+            unit.name,
+            request.payload["subject"],
+            *(recipient for _, recipient in found),
+        ),
     )

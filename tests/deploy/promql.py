@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-SERVICES = ("registration", "vouchers", "control", "notify")
+SERVICES = ("registration", "vouchers", "control", "notify", "support")
 
 
 def _histogram(name: str) -> set[str]:
