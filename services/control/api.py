@@ -6,13 +6,15 @@ inside `router()` as objects, not as strings it cannot resolve.
 
 import datetime as dt
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from services.control import db, handlers
+from services.control import capital_db, db, handlers
 from shared.auth import Caller, Staff
 from shared.contract import Reason
+from shared.errors import NotFound
 from shared.messaging import enqueue
 from shared.paging import Page, PageSize
 from shared.service import Runtime
@@ -40,13 +42,30 @@ class DecisionResult(BaseModel):
 
 
 class BudgetLineView(BaseModel):
+    """A budget line (`kind` budget) or an investment project's capital plan line (`kind`
+    capital_plan, which has no chapter or sector)."""
+
+    kind: Literal["budget", "capital_plan"]
     fiscal_year: int
-    chapter: str
-    sector_code: str
+    chapter: str | None = None
+    sector_code: str | None = None
     source_code: str
     allocated: int
     committed: int
     available: int
+
+
+class ContractView(BaseModel):
+    """A contract's position: `paid` sums approved payments' gross amounts (not advances)."""
+
+    unit_code: str
+    contract_number: str
+    value: int
+    advanced: int
+    recovered: int
+    open_advance: int
+    paid: int
+    last_completed_value: int
 
 
 def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
@@ -103,21 +122,39 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
     @api.get(
         "/budgets/{unit_code}",
         response_model=list[BudgetLineView],
+        response_model_exclude_none=True,
         tags=["staff", "portals"],
-        summary="A unit's budget lines: allocated, committed",
+        summary="A unit's budget lines and a project's capital plan lines: allocated, committed",
     )
     async def budgets(
         unit_code: str, caller: CallerDep, fiscal_year: int | None = None
     ) -> list[BudgetLineView]:
         del caller
         async with runtime.sessionmaker() as session:
-            rows = await db.budget(session, unit_code, fiscal_year)
+            lines = [("budget", r) for r in await db.budget(session, unit_code, fiscal_year)]
+            plans = await capital_db.plan_lines(session, unit_code, fiscal_year)
+        lines += [("capital_plan", r) for r in plans]
         return [
             BudgetLineView(
                 **{k: r[k] for k in BudgetLineView.model_fields if k in r},
+                kind=kind,
                 available=r["allocated"] - r["committed"],
             )
-            for r in rows
+            for kind, r in lines
         ]
+
+    @api.get(
+        "/contracts/{unit_code}/{contract_number:path}",
+        response_model=ContractView,
+        tags=["staff", "portals"],
+        summary="An investment contract's position: advanced, recovered, paid",
+    )
+    async def contract(unit_code: str, contract_number: str, caller: CallerDep) -> ContractView:
+        del caller
+        async with runtime.sessionmaker() as session:
+            row = await capital_db.position(session, unit_code, unquote(contract_number))
+        if row is None:
+            raise NotFound(f"no contract {contract_number} of project {unit_code}")
+        return ContractView(**row, open_advance=row["advanced"] - row["recovered"])
 
     return api
