@@ -163,7 +163,7 @@ def _contract_exceeded(total: int, value: int) -> Reason:
 
 
 def _plan_refusals(r: InvestmentSubmitted, line: LineState | None) -> list[Reason]:
-    where = f"nguồn {r.source_code}, năm {r.fiscal_year}"
+    where = f"dự án {r.unit_code}, nguồn {r.source_code}, năm {r.fiscal_year}"
     if line is None:
         return [
             _reason(
@@ -207,6 +207,11 @@ def decide(
             refusals.append(_contract_exceeded(total, r.contract.value))
     else:
         refusals = _payment_refusals(r, position, rules)
+    # The notice (Mẫu 33) names the contract and the plan line the refusal is about.
+    refusals = [
+        x.model_copy(update={"message": f"Hợp đồng {r.contract.number}: {x.message}"})
+        for x in refusals
+    ]
     refusals += _plan_refusals(r, line)
     if refusals:
         return InvestmentDecision("refused", tuple(refusals))
