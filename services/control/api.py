@@ -6,18 +6,20 @@ inside `router()` as objects, not as strings it cannot resolve.
 
 import datetime as dt
 from typing import Annotated, Any, Literal
-from urllib.parse import unquote
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from services.control import capital_db, db, handlers
 from shared.auth import Caller, Staff
-from shared.contract import Reason
+from shared.contract import Reason, bounds
 from shared.errors import NotFound
 from shared.messaging import enqueue
 from shared.paging import Page, PageSize
 from shared.service import Runtime
+
+# Bounded as in the payloads, so that no year reaches PostgreSQL outside its INTEGER column.
+FiscalYearQuery = Annotated[int | None, Query(ge=bounds.MIN_FISCAL_YEAR, le=bounds.MAX_FISCAL_YEAR)]
 
 
 class ReviewItem(BaseModel):
@@ -127,7 +129,7 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
         summary="A unit's budget lines and a project's capital plan lines: allocated, committed",
     )
     async def budgets(
-        unit_code: str, caller: CallerDep, fiscal_year: int | None = None
+        unit_code: str, caller: CallerDep, fiscal_year: FiscalYearQuery = None
     ) -> list[BudgetLineView]:
         del caller
         async with runtime.sessionmaker() as session:
@@ -144,17 +146,20 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
         ]
 
     @api.get(
-        "/contracts/{unit_code}/{contract_number:path}",
+        "/contracts/{unit_code}/{number:path}",
         response_model=ContractView,
         tags=["staff", "portals"],
         summary="An investment contract's position: advanced, recovered, paid",
     )
-    async def contract(unit_code: str, contract_number: str, caller: CallerDep) -> ContractView:
+    async def contract(unit_code: str, number: str, caller: CallerDep) -> ContractView:
+        """`number` is the contract number, the rest of the path (it may hold `/`, raw or
+        percent-encoded: the path arrives decoded); staff reach it through the office of
+        `unit_code`, the project's."""
         del caller
         async with runtime.sessionmaker() as session:
-            row = await capital_db.position(session, unit_code, unquote(contract_number))
+            row = await capital_db.position(session, unit_code, number)
         if row is None:
-            raise NotFound(f"no contract {contract_number} of project {unit_code}")
+            raise NotFound(f"no contract {number} of project {unit_code}")
         return ContractView(**row, open_advance=row["advanced"] - row["recovered"])
 
     return api
