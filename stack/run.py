@@ -110,6 +110,8 @@ def run(console: Console) -> int:
             console.print(summary.table())
             for line in summary.lines():
                 console.print(line)
+            if summary.investment is not None:
+                console.print(summary.investment)
     console.print(f"Portal API key for this run: {env['PORTAL_API_KEYS'].split(',')[0]}")
     console.print("Serving. Press [bold]Ctrl-C[/] to stop.")
     run_until_signalled(stack)

@@ -16,7 +16,7 @@ from shared.contract.deadlines import WorkingCalendar, investment_deadline
 from testkit import Testbed, UnitKit, new_contract
 from testkit.investment import capital_plan, investment_request
 from tests.control.conftest import Pipeline
-from tests.support import API_KEY, Producer, TopicLog
+from tests.support import API_KEY, Producer, TopicLog, staff_token
 
 TERMINAL = {"approved", "refused", "returned", "rejected", "in_review"}
 BILLION = 1_000_000_000
@@ -281,3 +281,36 @@ async def test_an_investment_request_passes_the_voucher_intake_checks(
         ("rejected", 3),
     ]
     assert events[-1]["reasons"][0]["code"] == "DUPLICATE_MODIFIED"
+
+
+async def test_a_large_advance_waits_for_an_officer_whose_approval_checks_the_money_again(
+    reasons_project: UnitKit, pipeline: Pipeline, status: TopicLog, producer: Producer
+) -> None:
+    project = reasons_project
+    contract = _contract(project, 4 * BILLION)
+    guaranteed = (AttachmentKind.CONTRACT, AttachmentKind.GUARANTEE)
+    held = [
+        investment_request(
+            project, "advance", contract=contract, amount=BILLION + n, attachments=guaranteed
+        )
+        for n in (0, 1)
+    ]
+    for request in held:
+        assert (await _outcome(pipeline, status, producer, request))["status"] == "in_review"
+    # Each fits the 50% limit alone; once the first is approved, the second passes it.
+    headers = {"Authorization": f"Bearer {staff_token(project.treasury_code, 'head')}"}
+    outcomes = []
+    async with httpx.AsyncClient(base_url=pipeline.services["control"].url) as http:
+        for request in held:
+            answer = await http.post(
+                f"/reviews/{request.payload['dossier_id']}/decision",
+                json={"decision": "approve"},
+                headers=headers,
+            )
+            assert answer.status_code == 200, answer.text
+            outcomes.append(answer.json()["status"])
+    assert outcomes == ["approved", "refused"]
+    final = (await status.statuses(held[1].payload["dossier_id"], {"refused"}))[-1]
+    assert [r["code"] for r in final["reasons"]] == ["ADVANCE_LIMIT_EXCEEDED"]
+    answer = await _get(pipeline, "control", f"/contracts/{project.code}/{contract.number}")
+    assert (answer.json()["advanced"], answer.json()["open_advance"]) == (BILLION, BILLION)
