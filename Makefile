@@ -3,11 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TOOLS := $(CURDIR)/.tools/bin
+HELM_VERSION := v4.3.2
+HELM := $(TOOLS)/helm
 
 .PHONY: help venv tools run test test-fast bench chaos lint fmt typecheck pytest stack-up stack-down stack-status clean
 
 help:
-	@echo "make run         the stack, the four services, Prometheus and a demo workload; Ctrl-C stops it"
+	@echo "make run         the stack, the services, the officers' workspace, Prometheus and a demo; Ctrl-C stops it"
 	@echo "make test        ruff, mypy --strict and the whole pytest suite against the real stack"
 	@echo "make test-fast   ruff, mypy --strict and the rule tests (marker 'fast'), nothing started"
 	@echo "make lint        ruff: lint and formatting check"
@@ -35,12 +38,21 @@ test: venv tools lint typecheck pytest
 test-fast: venv lint typecheck
 	$(BIN)/pytest -m fast -q
 
-# Debian's Prometheus (prometheus, promtool) for the rule and dashboard tests and `make run`.
+# Debian's Prometheus (prometheus, promtool) for the rule and dashboard tests and `make run`;
+# Debian's Chromium and its driver for the workspace's browser tests (Playwright drives
+# /usr/bin/chromium: it downloads no browser of its own); Helm, built from its Go module into
+# .tools/bin, for the chart's tests (tests/deploy/).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 tools:
+	@go version -m $(HELM) 2>/dev/null | grep -q "^[[:space:]]mod[[:space:]]helm.sh/helm/v4[[:space:]]$(HELM_VERSION)[[:space:]]" || { \
+	  echo "Building Helm $(HELM_VERSION) into $(TOOLS)/ (go install; minutes the first time)…"; \
+	  GOBIN=$(TOOLS) go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION); }
 	@command -v promtool >/dev/null || { \
 	  echo "Installing Debian's prometheus package (promtool)…"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq prometheus >/dev/null; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq prometheus >/dev/null; fi; }
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq prometheus >/dev/null; }
+	@{ command -v chromium >/dev/null && command -v chromedriver >/dev/null; } || { \
+	  echo "Installing Debian's chromium and chromium-driver…"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 lint: venv
 	$(BIN)/ruff check .
@@ -59,6 +71,7 @@ pytest: venv
 # A quick run (BENCH_SIZE=20000); BENCH_SIZE=500000 make bench for a whole year-end day.
 bench: venv
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.workspace
 
 # The whole pipeline under faults, its promises counted (CHAOS_VOUCHERS, CHAOS_RATE, CHAOS_SEED).
 chaos: venv

@@ -17,6 +17,7 @@ from pathlib import Path
 from stack import kafka, postgres
 from stack.apps import service_process
 from stack.config import ExternalServices, StackSettings
+from stack.ports import stack_settings
 from stack.procs import ManagedProcess, stop_pid, tail
 from stack.runner import Endpoints, Stack
 
@@ -44,22 +45,16 @@ class Cluster:
     kills: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def on_ports(cls, var_dir: Path, offset: int) -> Cluster:
-        settings = StackSettings(
-            var_dir=var_dir,
-            kafka_port=9092 + offset,
-            kafka_controller_port=9093 + offset,
-            pg_port=5432 + offset,
-            smtp_port=1025 + offset,
-            registration_port=8001 + offset,
-            vouchers_port=8002 + offset,
-            control_port=8003 + offset,
-            notify_port=8004 + offset,
-        )
-        return cls(settings)
+    def on_ports(cls, var_dir: Path, shift: int) -> Cluster:
+        """The chaos stack's ports of the port plan (stack/ports.py), moved by `shift`."""
+        return cls(stack_settings("chaos", var_dir, shift))
 
     def up(self) -> Endpoints:
-        self.stack = Stack(self.settings, ExternalServices())
+        # Always a stack of its own, whatever the environment names: faults are done to it.
+        own = ExternalServices(
+            kafka_bootstrap_servers=None, database_url=None, smtp_host=None, smtp_port=None
+        )
+        self.stack = Stack(self.settings, own)
         self.endpoints = self.stack.up(foreground=True)
         return self.endpoints
 

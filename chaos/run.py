@@ -42,11 +42,20 @@ def _lines(dsn: str) -> dict[LineKey, tuple[int, int]]:
     return {(r[0], r[1], r[2], r[3], r[4]): (r[5], r[6]) for r in rows}
 
 
+def _accepted(dsn: str) -> dict[str, dict[LineKey, int]]:
+    """The content the vouchers service accepted for each dossier, by budget line."""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT dossier_id, payload FROM vouchers.dossiers WHERE status <> 'rejected'"
+        ).fetchall()
+    return {r[0]: workload.line_amounts(r[1]) for r in rows}
+
+
 class Run:
     def __init__(self, settings: ChaosSettings, console: Console) -> None:
         self.s, self.console = settings, console
         self.topics = TopicSettings()
-        self.cluster = Cluster.on_ports(settings.var_dir, settings.port_offset)
+        self.cluster = Cluster.on_ports(settings.var_dir, settings.port_shift)
         self.hook = Webhook(WEBHOOK_SECRET, self.cluster.settings.registration_port + 9)
         self.offered = 0
 
@@ -104,7 +113,9 @@ class Run:
         last, still = -1, time.monotonic()
         while time.monotonic() < deadline:
             await mail.read_off_loop()
-            counts = verdict.count(work, log, mail, self.hook, self.cluster, _lines(dsn))
+            counts = verdict.count(
+                work, log, mail, self.hook, self.cluster, _lines(dsn), _accepted(dsn)
+            )
             done = len(readable) - counts[0].value
             progress.update(task, completed=done)
             missing = sum(
@@ -199,7 +210,9 @@ class Run:
                 )
                 await self._settle(work, log, mail, dsn, progress)
             await mail.read_off_loop()
-            counts = verdict.count(work, log, mail, self.hook, self.cluster, _lines(dsn))
+            counts = verdict.count(
+                work, log, mail, self.hook, self.cluster, _lines(dsn), _accepted(dsn)
+            )
         finally:
             stop_watch.set()
             await watcher

@@ -20,8 +20,9 @@ class ChaosSettings(BaseSettings):
     units: int | None = Field(default=None, ge=2, description="default: one per 250 vouchers")
     out: Path = ROOT / "chaos" / "out"
     var_dir: Path = ROOT / "var" / "chaos"
-    # Ports of its own: the default stack, the tests' and the bench's may run beside it.
-    port_offset: int = 12_500
+    # Ports of its own (stack/ports.py): `make run`, the tests and the bench may run beside
+    # it; a multiple of 1000 moves them, as DVC_TEST_PORT_SHIFT does the tests'.
+    port_shift: int = Field(default=0, ge=0, le=13_000, multiple_of=1000)
     settle_seconds: float = Field(default=600.0, gt=0)
 
     def unit_count(self) -> int:

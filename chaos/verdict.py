@@ -45,7 +45,11 @@ def count(
     hook: Webhook,
     cluster: Cluster,
     lines: dict[LineKey, tuple[int, int]],
+    accepted: dict[str, dict[LineKey, int]],
 ) -> list[Count]:
+    """`lines`: each budget line's (allocated, committed); `accepted`: for each dossier, what
+    the content the pipeline accepted asks of each line (a resubmission that overtook its
+    original, when a portal retried, is the accepted one)."""
     readable = work.dossiers(*Kind)
     lost, doubled, clashes, gaps = [], [], [], []
     for dossier in sorted(readable):
@@ -66,10 +70,10 @@ def count(
         if gap:
             gaps.append(f"{dossier}: {sorted({e['sequence'] for e in events})}")
     over, drift = [], []
-    approved = {d for d in work.lines_of if any(s == "approved" for _, s in log.terminal(d))}
+    approved = {d for d in accepted if any(s == "approved" for _, s in log.terminal(d))}
     expected: Counter[LineKey] = Counter()
     for dossier in approved:
-        expected.update(work.lines_of[dossier])
+        expected.update(accepted[dossier])
     for key, (allocated, committed) in sorted(lines.items()):
         if committed > allocated:
             over.append(f"{key}: committed {committed} > allocated {allocated}")

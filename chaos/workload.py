@@ -11,6 +11,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from shared.contract import Envelope, ReasonCode, encode
 from testkit import ICT, Testbed, UnitKit
@@ -73,8 +74,8 @@ class Workload:
         return {o.dossier_id for o in self.offered if o.kind in kinds and o.dossier_id}
 
 
-def _line_amounts(envelope: Envelope) -> dict[LineKey, int]:
-    p = envelope.payload
+def line_amounts(p: dict[str, Any]) -> dict[LineKey, int]:
+    """What a voucher's payload asks of each budget line."""
     found: dict[LineKey, int] = defaultdict(int)
     for line in p["lines"]:
         key = (
@@ -125,7 +126,7 @@ def build(*, vouchers: int, units: int, seed: int) -> Workload:
         else:
             envelope = unit.voucher(total_amount=rng.randint(1, 40) * 1_000_000, contract=False)
             originals.append((unit, envelope))
-            lines_of[envelope.payload["dossier_id"]] = _line_amounts(envelope)
+            lines_of[envelope.payload["dossier_id"]] = line_amounts(envelope.payload)
             offered.append(
                 Offered(kind, unit.code, envelope.payload["dossier_id"], encode(envelope))
             )

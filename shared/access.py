@@ -35,7 +35,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import ROLES, Caller, Staff, decode_staff_token
-from shared.errors import NotFound, ServiceError, Unauthorized
+from shared.errors import InvalidRequest, NotFound, ServiceError, Unauthorized
 
 # The office of a key's value, or None when nothing of that key exists (SQL in each db.py).
 OfficeOf = Callable[[AsyncSession, str], Awaitable[str | None]]
@@ -88,8 +88,12 @@ class Doors:
         return public
 
     def portal(self) -> Callable[..., Awaitable[str]]:
-        async def portal(x_api_key: Annotated[str | None, Header()] = None) -> str:
-            return self._portal_key(x_api_key)
+        async def portal(
+            request: Request, x_api_key: Annotated[str | None, Header()] = None
+        ) -> str:
+            key = self._portal_key(x_api_key)
+            _storable(request)
+            return key
 
         return _ruled(portal, Rule(portal=True))
 
@@ -115,6 +119,7 @@ class Doors:
         ) -> Caller:
             if x_api_key is not None:
                 self._portal_key(x_api_key)
+                _storable(request)
                 return Caller(portal=True, staff=None)
             member = self._staff(authorization, wanted)
             await self._within_office(request, member)
@@ -140,6 +145,7 @@ class Doors:
         return member
 
     async def _within_office(self, request: Request, member: Staff) -> None:
+        _storable(request)
         named = {**request.query_params, **request.path_params}
         office = named.pop(OFFICE_PARAMETER, None)
         if office is not None:
@@ -154,6 +160,14 @@ class Doors:
                     raise UnscopedKey(f"{request.url.path}: no office look-up for `{name}`")
                 if await look_up(session, value) != member.treasury_code:
                     raise NotFound(f"no {name.removesuffix('_id').replace('_', ' ')} {value}")
+
+
+def _storable(request: Request) -> None:
+    """No parameter can hold U+0000: PostgreSQL cannot compare or store it."""
+    named = {**request.query_params, **request.path_params}
+    for name, value in named.items():
+        if "\x00" in str(value):
+            raise InvalidRequest(f"parameter `{name}` holds a U+0000 character")
 
 
 def _public() -> None:

@@ -32,6 +32,12 @@ class Staff:
                 f"staff of office {self.treasury_code} cannot act on office {treasury_code}"
             )
 
+    def office(self, treasury_code: str | None = None) -> str:
+        """The office a request is about: the one named, if it is the member's, else theirs."""
+        office = treasury_code or self.treasury_code
+        self.require_office(office)
+        return office
+
     def require_role(self, *roles: str) -> None:
         if self.role not in roles:
             raise Forbidden(f"role {self.role!r} cannot do this; needs one of {sorted(roles)}")

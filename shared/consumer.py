@@ -45,10 +45,12 @@ class Incoming:
     value: bytes | None
     timestamp: float
     """Seconds since the epoch at which the producer created the message."""
+    headers: tuple[tuple[str, bytes], ...] = ()
 
     @classmethod
     def from_event(cls, event: Any) -> Incoming:
         message = event.message
+        raw = message.headers or ()
         return cls(
             topic=message.topic,
             partition=message.partition,
@@ -56,7 +58,22 @@ class Incoming:
             key=message.key,
             value=message.value,
             timestamp=message.timestamp,
+            headers=tuple((str(k), _bytes(v)) for k, v in _pairs(raw)),
         )
+
+    def header(self, name: str) -> str | None:
+        return next((v.decode(errors="replace") for k, v in self.headers if k == name), None)
+
+
+def _bytes(value: Any) -> bytes:
+    if value is None:
+        return b""
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+def _pairs(headers: Any) -> list[tuple[Any, Any]]:
+    """Kafka headers as pairs, whether the client gave a mapping or a list of pairs."""
+    return list(headers.items()) if hasattr(headers, "items") else list(headers)
 
 
 Item = tuple[Envelope, Incoming]

@@ -96,14 +96,6 @@ class ErrorBody(BaseModel):
     detail: list[dict[str, Any]] | None = None
 
 
-class TooLarge(BaseModel):
-    """A body refused before it is read (`detail`), or an event that would be too large."""
-
-    detail: str | None = None
-    error: str | None = None
-    message: str | None = None
-
-
 def _refusal(description: str) -> dict[str, Any]:
     return {"model": ErrorBody, "description": description}
 
@@ -114,12 +106,23 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: _refusal("Outside the caller's role or office"),
     404: _refusal("Not found (or not the caller's office's)"),
     409: _refusal("Not in a state that allows this"),
-    413: {"model": TooLarge, "description": "The request body is above the limit"},
+    413: _refusal("The request body, or the event it makes, is above the limit"),
     422: _refusal("The request breaks the route's schema or a rule"),
     503: _refusal("The database or the broker cannot be reached now"),
 }
 
 
-def install_error_handlers(api: FastAPI) -> None:
+def install_error_handlers(api: FastAPI, *, max_body_bytes: int) -> None:
+    """Map the error tree to HTTP. A body declared above `max_body_bytes` is refused before
+    it is read, in the same shape; FastAPI's own limit (`max_body_size`) stops one that
+    arrives without a length."""
     api.add_exception_handler(ServiceError, _handle)
     api.add_exception_handler(RequestValidationError, _invalid)
+
+    @api.middleware("http")
+    async def limit_body(request: Request, call_next: Any) -> Any:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
+            too_large = PayloadTooLarge(f"a body of at most {max_body_bytes} bytes is accepted")
+            return await _handle(request, too_large)
+        return await call_next(request)

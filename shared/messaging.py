@@ -73,13 +73,15 @@ def messaging_tables(metadata: sa.MetaData, schema: str) -> MessagingTables:
         sa.Column("outbox_id", sa.BigInteger(), nullable=False),
         sa.Column("topic", sa.Text(), nullable=False),
         sa.Column("key", sa.LargeBinary()),
-        sa.Column("headers", sa.JSON(), nullable=False),
+        sa.Column("headers", sa.JSON(), nullable=False, server_default=sa.text("'[]'::json")),
         sa.Column("value", sa.LargeBinary(), nullable=False),
         sa.Column("value_bytes", sa.Integer(), nullable=False),
         sa.Column("value_sha256", sa.Text(), nullable=False),
         sa.Column("error", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("parked_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+        sa.Column(
+            "parked_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         schema=schema,
     )
     return MessagingTables(inbox=inbox, outbox=outbox, parked=parked)

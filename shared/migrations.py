@@ -1,9 +1,10 @@
 """Alembic migrations of the services, each in its own PostgreSQL schema.
 
 Each service owns a schema named after it and keeps its Alembic history there
-(`<schema>.alembic_version`), so services migrate independently. Which services there are,
-and where their migrations live, is the caller's knowledge (the stack launcher's): this
-module names none.
+(`<schema>.alembic_version`), so services migrate independently; the operators' command
+(`ops`) keeps its own records the same way, in schema `ops`. Which schemas there are, and
+where their migrations live, is the caller's knowledge (the stack launcher's): this module
+names none.
 """
 
 from __future__ import annotations
@@ -118,4 +119,36 @@ def create_parked_table(schema: str) -> None:
             "parked_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
         ),
         schema=schema,
+    )
+
+
+def add_last_sequence(schema: str, table: str, *, status_sequence: str) -> None:
+    """Give `table` a `last_sequence` beside its `sequence`: the highest sequence the dossier
+    has used, which a DUPLICATE_MODIFIED rejection advances without changing the status, so a
+    republished status keeps the sequence it was first published with.
+
+    Rows written before kept one number, the highest used: it becomes `last_sequence`, and
+    `sequence` becomes `status_sequence`, an SQL expression over the row aliased `d`.
+    """
+    from alembic import op
+
+    # Schema, table and expression are constants of the migrations, never input.
+    op.execute(f"ALTER TABLE {schema}.{table} ADD COLUMN last_sequence integer")
+    op.execute(
+        f"UPDATE {schema}.{table} d SET last_sequence = d.sequence, "  # noqa: S608
+        f"sequence = COALESCE(({status_sequence}), d.sequence)"
+    )
+    op.execute(f"ALTER TABLE {schema}.{table} ALTER COLUMN last_sequence SET NOT NULL")
+    op.create_check_constraint(
+        f"{table}_status_sequence_used", table, "sequence <= last_sequence", schema=schema
+    )
+
+
+def first_status_sequence(schema: str) -> str:
+    """The sequence under which a dossier's current status was first published, read from
+    `<schema>.dossier_history` (for `add_last_sequence`)."""
+    return (
+        f"SELECT min(h.sequence) FROM {schema}.dossier_history h "  # noqa: S608
+        "WHERE h.dossier_id = d.dossier_id AND h.status = d.status "
+        'AND NOT h.reasons @> \'[{"code": "DUPLICATE_MODIFIED"}]\'::jsonb'
     )

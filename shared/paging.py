@@ -1,4 +1,4 @@
-"""The page parameters of every list route, bounded so that no offset can overflow."""
+"""Query parameters of list routes, bounded so that no offset or year can overflow."""
 
 from __future__ import annotations
 
@@ -12,3 +12,5 @@ MAX_PAGE_SIZE = 500
 
 Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1 for the first page")]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="rows per page")]
+# A fiscal year as the contract bounds it (docs/contract.md §10).
+FiscalYear = Annotated[int | None, Query(ge=1000, le=9999, description="e.g. 2026")]

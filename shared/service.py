@@ -178,7 +178,28 @@ def _lock_id(name: str) -> int:
     )
 
 
+def check_secrets(settings: BaseServiceSettings) -> None:
+    """With REQUIRE_SECRETS, stop at start on an empty secret rather than refuse every call."""
+    if not settings.require_secrets:
+        return
+    missing = {
+        "STAFF_JWT_SECRET": "every staff token would be refused",
+        "PORTAL_API_KEYS": "every portal call would be refused",
+    }
+    empty = [
+        f"{name} is empty: {why}"
+        for name, why in missing.items()
+        if not getattr(settings, name.lower()).strip()
+    ]
+    if empty:
+        raise SystemExit(
+            "; ".join(empty) + ". Set it (with Docker Compose: in .env, see .env.example; "
+            "on Kubernetes: in the chart's Secret), or unset REQUIRE_SECRETS."
+        )
+
+
 def build_runtime(name: str, settings: BaseServiceSettings, tables: MessagingTables) -> Runtime:
+    check_secrets(settings)
     instance = f"{name}-{settings.instance_suffix}" if settings.instance_suffix else name
     engine = make_engine(settings.database_url, application_name=instance)
     sessionmaker = make_sessionmaker(engine)
@@ -287,9 +308,11 @@ def make_api(
         description=description,
         version="1.0.0",
         lifespan=lifespan,
-        max_body_size=runtime.settings.http_max_body_bytes,
+        # A guard for bodies sent without a length; a declared one above the limit is refused
+        # earlier, in the error tree's shape (shared/errors.py).
+        max_body_size=4 * runtime.settings.http_max_body_bytes,
     )
-    install_error_handlers(api)
+    install_error_handlers(api, max_body_bytes=runtime.settings.http_max_body_bytes)
     for router in (health_router(runtime), metrics_router(runtime.registry), *routers):
         api.include_router(document_access(router), responses=ERROR_RESPONSES)
     return api
@@ -308,6 +331,6 @@ def load_trust_store(path: Path | None) -> TrustStore:
         raise SystemExit(f"TRUSTED_CA_FILE {path} cannot be used: {err}") from None
 
 
-def serve(api: FastAPI, *, port: int, host: str = "127.0.0.1") -> None:
+def serve(api: FastAPI, *, port: int, host: str) -> None:
     """Serve until SIGINT/SIGTERM; logging stays as `configure_logging` set it."""
     uvicorn.run(api, host=host, port=port, log_config=None, access_log=False, lifespan="on")

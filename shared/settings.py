@@ -55,6 +55,11 @@ class BaseServiceSettings(BaseSettings):
     portal_api_keys: str = ""
     # Empty means staff endpoints refuse every token: there is no usable default secret.
     staff_jwt_secret: str = ""
+    # Set where secrets come from outside (containers, Kubernetes): an empty STAFF_JWT_SECRET
+    # or PORTAL_API_KEYS then stops the service at start, instead of refusing every call.
+    require_secrets: bool = False
+    # The address the HTTP API binds; 0.0.0.0 in a container, so probes and peers reach it.
+    listen_host: str = "127.0.0.1"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_from: str = "no-reply@kbnn.local"

@@ -49,13 +49,15 @@ async def wait_for(
 ) -> None:
     """Run `attempt` until it succeeds, with backoff; `readiness` says why meanwhile."""
     began = clock()
-    logged = [began]
+    # Said at the first failure, then once every LOG_EVERY_SECONDS, never per attempt.
+    logged: list[float | None] = [None]
 
     def before_sleep(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         if error is not None:
             readiness.waiting(part, error)
-        if clock() - logged[0] >= LOG_EVERY_SECONDS:
+        last = logged[0]
+        if last is None or clock() - last >= LOG_EVERY_SECONDS:
             logged[0] = clock()
             log.warning(
                 "still waiting for the %s after %.0f s (%d attempts): %s",

@@ -18,9 +18,18 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("registration", "vouchers", "control", "notify")
 
 
+# The operators' command keeps its records (replays of dead letters) in a schema of its own.
+OPS_MIGRATIONS = Migrations("ops", ROOT / "ops" / "migrations")
+
+
 def service_migrations(services: tuple[str, ...] = SERVICES) -> list[Migrations]:
     """Each service's schema (named after it) and its Alembic scripts."""
     return [Migrations(name, ROOT / "services" / name / "migrations") for name in services]
+
+
+def all_migrations() -> list[Migrations]:
+    """Every schema `python -m stack up` migrates: the services' and the operators'."""
+    return [*service_migrations(), OPS_MIGRATIONS]
 
 
 def service_process(

@@ -1,4 +1,4 @@
-"""`python -m stack up|down|status`: the local stack from the command line."""
+"""`python -m stack up|down|status|prepare|migrate`: the local stack from the command line."""
 
 from __future__ import annotations
 
@@ -98,6 +98,39 @@ def snapshot(
     from stack.snapshot import render
 
     console.print(f"Wrote {render(prometheus, out, minutes=minutes)}")
+
+
+@cli.command()
+def prepare(
+    demo_config: Annotated[
+        Path | None,
+        typer.Option(help="Write a demo CA bundle and offices file here, where absent."),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for Kafka and PostgreSQL.")] = 120,
+) -> None:
+    """Topics and migrations on an existing Kafka and PostgreSQL (containers); writes no state."""
+    from stack.prepare import prepare as run_prepare
+
+    try:
+        run_prepare(ExternalServices(), demo_config=demo_config, timeout=timeout, say=console.print)
+    except StackError as err:
+        console.print(f"[bold red]Could not prepare:[/] {err}")
+        raise typer.Exit(1) from None
+    console.print("Prepared.")
+
+
+@cli.command()
+def migrate() -> None:
+    """Every service's migrations on DATABASE_URL (the Kubernetes chart's migration Job)."""
+    from shared.migrations import upgrade_all
+    from stack.apps import all_migrations
+
+    database_url = ExternalServices().database_url
+    if not database_url:
+        console.print("[bold red]DATABASE_URL is not set:[/] the PostgreSQL to migrate.")
+        raise typer.Exit(2)
+    upgrade_all(database_url, all_migrations())
+    console.print("Migrated.")
 
 
 @cli.command()

@@ -36,6 +36,8 @@ class StackSettings(BaseSettings):
     vouchers_port: int = 8002
     control_port: int = 8003
     notify_port: int = 8004
+    # The officers' workspace (pages over the four services' APIs).
+    workspace_port: int = 8005
     prometheus_port: int = 9090
 
     def service_ports(self) -> dict[str, int]:
@@ -44,6 +46,13 @@ class StackSettings(BaseSettings):
             "vouchers": self.vouchers_port,
             "control": self.control_port,
             "notify": self.notify_port,
+        }
+
+    def service_urls(self) -> dict[str, str]:
+        """What the workspace is told about where each service answers."""
+        return {
+            f"{name.upper()}_URL": f"http://127.0.0.1:{port}"
+            for name, port in self.service_ports().items()
         }
 
 

@@ -4,6 +4,10 @@ project's investment capital (`demo_investment`).
 A realistic mix: mostly valid vouchers, some rejected at intake, returned for additions,
 refused by spending control, held for an officer (whom the demo plays, through the staff API),
 and advances later settled. It reports what happened and how fast.
+
+So that every panel of the dashboard has something to show, it also sends one message that
+is not JSON (a dead letter), and leaves one voucher in review with its deadline brought
+forward to 90 minutes from now (a deadline at risk, and the staff's warning email).
 """
 
 from __future__ import annotations
@@ -44,6 +48,10 @@ OFFICES = {
     "0013": "Kho bạc Nhà nước khu vực TP. Hồ Chí Minh",
 }
 TERMINAL = {"rejected", "approved", "refused", "returned"}
+# A submission cut short: not JSON, so it goes to the dead-letter topic.
+NOT_JSON = b'{"event_id": "demo-cut-short", "event_type": "voucher.submitted", "payload": {'
+# Who to sign in as in the workspace after `make run`.
+DEMO_OFFICER = "kiemsoat.0011@kbnn.gov.vn"
 INTAKE_FAULTS = (
     ReasonCode.TOTAL_MISMATCH,
     ReasonCode.PAYEE_MISSING,
@@ -62,6 +70,7 @@ def offices_document() -> dict[str, Any]:
                 "staff": [
                     {"email": f"kiemsoat.{code}@kbnn.gov.vn", "role": "controller"},
                     {"email": f"lanhdao.{code}@kbnn.gov.vn", "role": "head"},
+                    {"email": f"vanhanh.{code}@kbnn.gov.vn", "role": "ops"},
                 ],
             }
             for code, name in OFFICES.items()
@@ -87,6 +96,7 @@ class Summary:
     reasons: Counter[str] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
     reviewed: int = 0
+    kept_in_review: str | None = None
     seconds: float = 0.0
     investment: Table | None = None
 
@@ -118,6 +128,8 @@ class Summary:
             f"p50 {self.percentile(0.5) * 1000:.0f} ms, p95 {self.percentile(0.95) * 1000:.0f} ms, "
             f"p99 {self.percentile(0.99) * 1000:.0f} ms ({len(self.latencies)} vouchers).",
             f"Held for an officer and decided by the demo's officer: {self.reviewed}.",
+            f"Left in review, deadline within 2 hours (for the dashboard): {self.kept_in_review}.",
+            "One message that is not JSON went to the dead-letter topic: `dvc deadletters list`.",
         ]
 
 
@@ -210,6 +222,18 @@ class Demo:
                 ([u.code for u in [*self.units, self.project]],),
             ).fetchone()
         return int(row[0]) if row else 0
+
+    def _bring_deadline_forward(self, dossier_id: str) -> None:
+        """Staged for the dashboard: the kept voucher's deadline moved to 90 minutes from now in
+        every service's copy, as if it had been received the day before."""
+        dsn = sync_url(self.at.database_url).replace("postgresql+psycopg", "postgresql")
+        with psycopg.connect(dsn) as conn:
+            for table in ("vouchers.dossiers", "control.vouchers", "notify.dossiers"):
+                conn.execute(
+                    f"UPDATE {table} SET deadline = now() + interval '90 minutes' "  # noqa: S608
+                    "WHERE dossier_id = %s",
+                    (dossier_id,),
+                )
 
     async def setup(self, producer: AIOKafkaProducer, watch: StatusWatch, units: int) -> None:
         """Units register (approved by the demo's officers when approval is manual) and
@@ -328,6 +352,13 @@ class Demo:
                 await self.setup(producer, watch, max(6, min(60, count // 40)))
             work, advances = self.workload(count)
             owners = {_dossier(m): self.units[i % len(self.units)] for i, (m, _) in enumerate(work)}
+            held = self.units[0].voucher(total_amount=1_500_000_000)
+            summary.kept_in_review = str(held.payload["dossier_id"])
+            await self._send(
+                producer,
+                self.at.topics.vouchers,
+                [(held, self.units[0].code), (NOT_JSON, self.units[0].code)],
+            )
             sent_at: dict[str, float] = {}
             decided: set[str] = set()
             officer = asyncio.create_task(self.officers(watch, owners, decided))
@@ -378,6 +409,12 @@ class Demo:
                     await asyncio.sleep(0.25)
             officer.cancel()
             await asyncio.gather(officer, return_exceptions=True)
+            await _wait(
+                lambda: watch.has(summary.kept_in_review or "", "in_review"),
+                60,
+                "the voucher kept in review",
+            )
+            self._bring_deadline_forward(summary.kept_in_review or "")
             summary.seconds = time.monotonic() - began
             with self.console.status("Demo: a project is planned, advanced and paid…"):
                 summary.investment = await run_scenario(

@@ -158,8 +158,8 @@ def broker_process(settings: StackSettings) -> ManagedProcess:
                 "kafka.tools.StorageTool",
                 "format",
                 "--standalone",
-                "-t",
-                cluster_id,
+                # One argument: an id may start with "-", which would read as an option.
+                f"--cluster-id={cluster_id}",
                 "-c",
                 str(props.resolve()),
             ],

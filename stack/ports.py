@@ -26,6 +26,8 @@ OFFSETS = {
     "bench": 10200,  # `make bench`
     "test-live": 10300,  # a stand-in for a user's running stack (tests/stack/test_isolation.py)
     "test-nested": 10400,  # the suite run inside that test, beside the stand-in
+    "test-late": 10500,  # a broker started late (tests/shared/test_startup.py)
+    "chaos": 10600,  # `make chaos`, and its small run in the suite
 }
 HIGHEST_SHIFT = 13000
 LOWEST_EPHEMERAL = 32768

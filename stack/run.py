@@ -17,8 +17,9 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.settings import TopicSettings
-from stack import apps, demo
+from stack import apps, demo, desk
 from stack.config import ExternalServices, StackSettings
+from stack.portal import DemoPortal
 from stack.runner import Stack, run_until_signalled
 from testkit import ICT, Testbed
 
@@ -34,12 +35,15 @@ class RunSettings(BaseSettings):
     portal_api_keys: str = ""
     trusted_ca_file: Path | None = None
     treasury_directory: Path | None = None
+    portal_webhooks: str = ""
     topics: TopicSettings = Field(default_factory=TopicSettings)
 
 
-def _demo_files(settings: StackSettings, run: RunSettings, bed: Testbed) -> dict[str, str]:
+def _demo_files(
+    settings: StackSettings, run: RunSettings, bed: Testbed, portal: DemoPortal
+) -> dict[str, str]:
     """What the services need and the environment did not give: a CA (the demo's own, whose
-    certificates its units sign with), an offices file, secrets."""
+    certificates its units sign with), an offices file, secrets, a portal's webhook."""
     home = settings.var_dir / "demo"
     home.mkdir(parents=True, exist_ok=True)
     env = {"REGISTRATION_APPROVAL": run.registration_approval}
@@ -53,16 +57,23 @@ def _demo_files(settings: StackSettings, run: RunSettings, bed: Testbed) -> dict
         env["TREASURY_DIRECTORY"] = str(offices.resolve())
     env["STAFF_JWT_SECRET"] = run.staff_jwt_secret or secrets.token_urlsafe(32)
     env["PORTAL_API_KEYS"] = run.portal_api_keys or f"demo-{secrets.token_hex(8)}"
+    if not run.portal_webhooks:
+        portal.start()
+        env["PORTAL_WEBHOOKS"] = portal.url
+        env["WEBHOOK_SECRET"] = secrets.token_urlsafe(16)
+        # Retries a few seconds apart, so the demo's refused webhooks are seen delivered.
+        env["RETRY_MAX_SECONDS"] = "30"
     return env
 
 
 def run(console: Console) -> int:
     settings, external, options = StackSettings(), ExternalServices(), RunSettings()
     stack = Stack(settings, external)
+    portal = DemoPortal()
     with console.status("Starting the stack…") as status:
         endpoints = stack.up(foreground=True, progress=lambda m: status.update(m))
         bed = Testbed(now=dt.datetime.now(ICT))
-        env = {**endpoints.environment(), **_demo_files(settings, options, bed)}
+        env = {**endpoints.environment(), **_demo_files(settings, options, bed, portal)}
         try:
             started = []
             for name, port in settings.service_ports().items():
@@ -72,6 +83,12 @@ def run(console: Console) -> int:
                 started.append((proc, port))
             for proc, port in started:
                 apps.wait_service(proc, port, settings.ready_timeout)
+            status.update(f"Starting the officers' workspace on port {settings.workspace_port}")
+            workspace = apps.service_process(
+                "workspace", settings.workspace_port, {**env, **_workspace_env(settings)}, settings
+            )
+            stack.start(workspace, foreground=True)
+            apps.wait_service(workspace, settings.workspace_port, settings.ready_timeout)
             prometheus = apps.prometheus_process(settings)
             if prometheus is not None:
                 stack.start(prometheus, foreground=True)
@@ -112,11 +129,33 @@ def run(console: Console) -> int:
                 console.print(line)
             if summary.investment is not None:
                 console.print(summary.investment)
+            left = asyncio.run(desk.leave_work(workload))
+            console.print(
+                f"Left for the officers: {left['vouchers']} vouchers in review"
+                + (f", {left['registrations']} registrations" if left["registrations"] else "")
+                + "."
+            )
     console.print(f"Portal API key for this run: {env['PORTAL_API_KEYS'].split(',')[0]}")
+    console.print(
+        f"Officers' workspace: http://127.0.0.1:{settings.workspace_port}  sign in as "
+        f"{demo.DEMO_OFFICER} (controller of office 0011; the code arrives in "
+        f"{endpoints.mail_dir or 'the SMTP server'}/new)"
+    )
     console.print("Serving. Press [bold]Ctrl-C[/] to stop.")
-    run_until_signalled(stack)
+    try:
+        run_until_signalled(stack)
+    finally:
+        portal.stop()
     console.print("Stopped.")
     return 0
+
+
+def _workspace_env(settings: StackSettings) -> dict[str, str]:
+    return {
+        **settings.service_urls(),
+        "WORKSPACE_PUBLIC_URL": f"http://127.0.0.1:{settings.workspace_port}",
+        "WORKSPACE_SECRET_KEY": secrets.token_urlsafe(48),
+    }
 
 
 def _where(
@@ -130,6 +169,9 @@ def _where(
     table.add_row("Emails (SMTP sink)", f"maildir {mail}" if mail else "external SMTP server")
     for name, port in settings.service_ports().items():
         table.add_row(f"{name} service", f"http://127.0.0.1:{port}/docs  (metrics: /metrics)")
+    table.add_row(
+        "officers' workspace", f"http://127.0.0.1:{settings.workspace_port}  ({demo.DEMO_OFFICER})"
+    )
     if prometheus:
         table.add_row("Prometheus", f"http://127.0.0.1:{settings.prometheus_port}")
     table.add_row("Logs", str((settings.var_dir / "log").resolve()))

@@ -16,7 +16,7 @@ import psutil
 
 from shared.migrations import upgrade_all
 from stack import kafka, postgres
-from stack.apps import service_migrations
+from stack.apps import all_migrations
 from stack.config import ExternalServices, StackSettings
 from stack.procs import ManagedProcess, ensure_port_free, stop_pid, wait_until
 
@@ -141,7 +141,7 @@ class Stack:
                     what=f"The SMTP sink on port {smtp_port}",
                 )
             say("PostgreSQL: applying migrations")
-            upgrade_all(database_url, service_migrations())
+            upgrade_all(database_url, all_migrations())
         except BaseException:
             self.stop_started()
             raise
@@ -208,6 +208,7 @@ class Stack:
         started = state.get("started")
         order = [
             "prometheus",
+            "workspace",
             "notify",
             "control",
             "vouchers",

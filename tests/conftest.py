@@ -12,6 +12,7 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,7 +35,7 @@ class SuiteStack(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="DVC_TEST_", extra="ignore")
 
-    stack: str = "test"
+    stack: Literal["test", "test-nested"] = "test"
 
 
 SUITE_STACK = SuiteStack().stack

@@ -166,8 +166,8 @@ class ServiceProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = f"http://127.0.0.1:{port}"
 
-    def start(self, timeout: float = 120, *, until: str = "/readyz") -> None:
-        """Start the process and wait until `until` answers 200 (`/healthz`: only alive)."""
+    def launch(self) -> None:
+        """Start the process without waiting for it to be ready."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
@@ -177,6 +177,14 @@ class ServiceProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+
+    def start(self, timeout: float = 120, *, until: str | None = "/readyz") -> None:
+        """Start the process and wait until `until` answers 200 (`/healthz`: only alive;
+        None: not at all, for a process expected to die while it starts)."""
+        self.launch()
+        assert self.proc is not None
+        if until is None:
+            return
         deadline = time.monotonic() + timeout
         last = "no answer"
         while time.monotonic() < deadline:
@@ -190,6 +198,8 @@ class ServiceProcess:
             except httpx.HTTPError as err:
                 last = repr(err)
             time.sleep(0.2)
+        # Not left running behind the failure, whoever holds it.
+        self.kill()
         raise WaitTimedOut(
             f"after {timeout:g} s, still waiting for {self.name}'s {until} to answer 200; saw "
             f"{last}. Last lines of its log:\n{tail(self.log, 40)}"
@@ -320,7 +330,9 @@ class Pipeline:
     ca_file: Path
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
-    def start(self, name: str, module: str, **extra: str) -> ServiceProcess:
+    def start(
+        self, name: str, module: str, *, ready_within: float = 60, **extra: str
+    ) -> ServiceProcess:
         port = free_port()
         env = {
             **service_env(self.stack, self.ns, self.ca_file),
@@ -328,8 +340,9 @@ class Pipeline:
             **extra,
         }
         service = ServiceProcess(module, env, self.logs / f"{name}.log", port)
-        service.start()
+        # Known before it starts, so that `stop_all` stops it even when it never got ready.
         self.services[name] = service
+        service.start(timeout=ready_within)
         return service
 
     def stop_all(self) -> None:
@@ -406,7 +419,9 @@ class Pipeline:
         return lines
 
 
-def new_pipeline(stack: Endpoints, ca_file: Path, tmp: pytest.TempPathFactory) -> Pipeline:
+def new_pipeline(
+    stack: Endpoints, ca_file: Path, tmp: pytest.TempPathFactory, *, partitions: int = 4
+) -> Pipeline:
     ns = Namespace()
-    ns.create(stack.kafka_bootstrap_servers)
+    ns.create(stack.kafka_bootstrap_servers, partitions=partitions)
     return Pipeline(stack, ns, tmp.mktemp("logs"), ca_file)

@@ -158,9 +158,10 @@ async def handle_allocation(
             reasons = [Reason.model_validate(r) for r in existing["reasons"]]
             status, sequence = existing["status"], existing["sequence"]
             return [_status(deps, book, record_id, unit_code, status, sequence, reasons)]
-        sequence = existing["sequence"] + 1
+        # The refusal takes the next number; the record keeps its status and sequence.
+        sequence = existing["last_sequence"] + 1
         await session.execute(
-            book.records.update().where(id_column == record_id).values(sequence=sequence)
+            book.records.update().where(id_column == record_id).values(last_sequence=sequence)
         )
         duplicate = Reason(
             code=ReasonCode.DUPLICATE_MODIFIED.value,
@@ -193,6 +194,7 @@ async def handle_allocation(
                 "content_hash": digest,
                 "status": status,
                 "sequence": 1,
+                "last_sequence": 1,
                 "reasons": reasons_json(reasons),
                 "payload": raw if record is not None else pruned(raw),
                 "recorded_at": now,

@@ -9,17 +9,16 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.control import capital_db, db, handlers
+from services.control.domain import line_amounts
 from shared.auth import Caller, Staff
-from shared.contract import Reason, bounds
+from shared.contract import DossierKind, InvestmentSubmitted, Reason, VoucherSubmitted
 from shared.errors import NotFound
 from shared.messaging import enqueue
-from shared.paging import Page, PageSize
+from shared.paging import FiscalYear, Page, PageSize
 from shared.service import Runtime
-
-# Bounded as in the payloads, so that no year reaches PostgreSQL outside its INTEGER column.
-FiscalYearQuery = Annotated[int | None, Query(ge=bounds.MIN_FISCAL_YEAR, le=bounds.MAX_FISCAL_YEAR)]
 
 
 class ReviewItem(BaseModel):
@@ -70,6 +69,85 @@ class ContractView(BaseModel):
     last_completed_value: int
 
 
+class TouchedLine(BudgetLineView):
+    """A budget line a voucher spends on: its state now, and what the voucher asks of it."""
+
+    requested: int
+
+
+class ReviewDetail(BaseModel):
+    dossier_id: str
+    unit_code: str
+    treasury_code: str
+    status: str
+    total_amount: int
+    deadline: dt.datetime
+    received_at: dt.datetime
+    review_since: dt.datetime | None
+    decided_at: dt.datetime | None
+    decided_by: str | None
+    reasons: list[dict[str, Any]]
+    voucher: dict[str, Any]
+    budget_lines: list[TouchedLine]
+    contract: ContractView | None = None
+    """For an investment request: its contract's position before this request."""
+
+
+class ReviewCounts(BaseModel):
+    in_review: int
+    at_risk: int
+    overdue: int
+
+
+async def _budget_lines(session: AsyncSession, payload: dict[str, Any]) -> list[TouchedLine]:
+    """Each budget line a voucher spends on, as it is now, and what the voucher asks of it."""
+    lines = []
+    for key, amount in sorted(line_amounts(VoucherSubmitted.model_validate(payload)).items()):
+        state = await db.line_state(session, key)
+        allocated, committed = (state.allocated, state.committed) if state else (0, 0)
+        _, year, chapter, sector, source = key
+        lines.append(
+            TouchedLine(
+                kind="budget",
+                fiscal_year=year,
+                chapter=chapter,
+                sector_code=sector,
+                source_code=source,
+                allocated=allocated,
+                committed=committed,
+                available=allocated - committed,
+                requested=amount,
+            )
+        )
+    return lines
+
+
+async def _investment_lines(
+    session: AsyncSession, payload: dict[str, Any]
+) -> tuple[list[TouchedLine], ContractView | None]:
+    """An investment request's plan line, as it is now, with the money that would leave it,
+    and its contract's position."""
+    r = InvestmentSubmitted.model_validate(payload)
+    plans = await capital_db.plan_lines(session, r.unit_code, r.fiscal_year)
+    found = next((p for p in plans if p["source_code"] == r.source_code), None)
+    allocated, committed = (found["allocated"], found["committed"]) if found else (0, 0)
+    line = TouchedLine(
+        kind="capital_plan",
+        fiscal_year=r.fiscal_year,
+        source_code=r.source_code,
+        allocated=allocated,
+        committed=committed,
+        available=allocated - committed,
+        requested=r.plan_amount,
+    )
+    contract = None
+    if r.contract is not None:
+        row = await capital_db.position(session, r.unit_code, r.contract.number)
+        if row is not None:
+            contract = ContractView(**row, open_advance=row["advanced"] - row["recovered"])
+    return [line], contract
+
+
 def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
     api = APIRouter()
     # Type aliases, named as FastAPI's documentation names them.
@@ -90,8 +168,7 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
         page: Page = 1,
         page_size: PageSize = 50,
     ) -> list[ReviewItem]:
-        office = treasury_code or staff.treasury_code
-        staff.require_office(office)
+        office = staff.office(treasury_code)
         async with runtime.sessionmaker() as session:
             rows = await db.review_queue(session, office, page_size, (page - 1) * page_size)
         return [
@@ -100,6 +177,43 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
             )
             for r in rows
         ]
+
+    @api.get(
+        "/reviews/counts",
+        response_model=ReviewCounts,
+        tags=["staff"],
+        summary="Vouchers in review at the office: all, due within `warning_minutes`, overdue",
+    )
+    async def review_counts(
+        staff: StaffDep,
+        treasury_code: str | None = None,
+        warning_minutes: Annotated[int, Query(ge=0, le=10_000)] = 120,
+    ) -> ReviewCounts:
+        office = staff.office(treasury_code)
+        async with runtime.sessionmaker() as session:
+            total, at_risk, overdue = await db.review_counts(
+                session, deps.clock(), dt.timedelta(minutes=warning_minutes), office
+            )
+        return ReviewCounts(in_review=total, at_risk=at_risk, overdue=overdue)
+
+    @api.get(
+        "/reviews/{dossier_id}",
+        response_model=ReviewDetail,
+        tags=["staff"],
+        summary="A voucher in spending control, with each budget line it touches as it is now",
+    )
+    async def review(dossier_id: str, staff: StaffDep) -> ReviewDetail:
+        async with runtime.sessionmaker() as session:
+            row = await db.voucher_row(session, dossier_id)
+            if row is None:
+                raise NotFound(f"no voucher {dossier_id} in spending control")
+            staff.require_office(row["treasury_code"])
+            if row["dossier_kind"] == DossierKind.INVESTMENT:
+                lines, contract = await _investment_lines(session, row["payload"])
+            else:
+                lines, contract = await _budget_lines(session, row["payload"]), None
+        fields = {k: v for k, v in row.items() if k in ReviewDetail.model_fields}
+        return ReviewDetail(**fields, voucher=row["payload"], budget_lines=lines, contract=contract)
 
     @api.post(
         "/reviews/{dossier_id}/decision",
@@ -129,7 +243,7 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
         summary="A unit's budget lines and a project's capital plan lines: allocated, committed",
     )
     async def budgets(
-        unit_code: str, caller: CallerDep, fiscal_year: FiscalYearQuery = None
+        unit_code: str, caller: CallerDep, fiscal_year: FiscalYear = None
     ) -> list[BudgetLineView]:
         del caller
         async with runtime.sessionmaker() as session:

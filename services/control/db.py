@@ -52,21 +52,25 @@ budget_lines = sa.Table(
 )
 
 
-def _record_columns(id_name: str) -> list[sa.Column[Any]]:
+def _record_columns(table: str, id_name: str) -> list[sa.Column[Any] | sa.CheckConstraint]:
     """A record from the budget system (an allocation, a capital plan) and its outcome."""
     return [
         sa.Column(id_name, sa.Text(), primary_key=True),
         sa.Column("unit_code", sa.Text(), nullable=False),
         sa.Column("content_hash", sa.Text(), nullable=False),
         sa.Column("status", sa.Text(), nullable=False),
+        # `sequence` is the status's; `last_sequence` the highest used, which each
+        # DUPLICATE_MODIFIED refusal advances.
         sa.Column("sequence", sa.Integer(), nullable=False),
+        sa.Column("last_sequence", sa.Integer(), nullable=False),
         sa.Column("reasons", JSONB(), nullable=False),
         sa.Column("payload", JSONB(), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("sequence <= last_sequence", name=f"{table}_status_sequence_used"),
     ]
 
 
-allocations = sa.Table("allocations", metadata, *_record_columns("allocation_id"))
+allocations = sa.Table("allocations", metadata, *_record_columns("allocations", "allocation_id"))
 vouchers = sa.Table(
     "vouchers",
     metadata,
@@ -131,7 +135,7 @@ capital_plan_lines = sa.Table(
     sa.CheckConstraint("committed >= 0", name="plan_committed_not_negative"),
     sa.CheckConstraint("committed <= allocated", name="never_beyond_plan"),
 )
-capital_plans = sa.Table("capital_plans", metadata, *_record_columns("plan_id"))
+capital_plans = sa.Table("capital_plans", metadata, *_record_columns("capital_plans", "plan_id"))
 contract_positions = sa.Table(
     "contract_positions",
     metadata,
@@ -348,10 +352,16 @@ async def review_queue(
 
 
 async def review_counts(
-    session: AsyncSession, now: dt.datetime, warn: dt.timedelta
+    session: AsyncSession,
+    now: dt.datetime,
+    warn: dt.timedelta,
+    treasury_code: str | None = None,
 ) -> tuple[int, int, int]:
-    """Vouchers in review: all of them, those due within `warn`, and those overdue."""
-    in_review = vouchers.c.status == "in_review"
+    """Vouchers in review (of one office, or of all): all of them, those due within `warn`,
+    and those overdue."""
+    where = [vouchers.c.status == "in_review"]
+    if treasury_code is not None:
+        where.append(vouchers.c.treasury_code == treasury_code)
     row = (
         await session.execute(
             sa.select(
@@ -362,10 +372,19 @@ async def review_counts(
                 sa.func.count().filter(vouchers.c.deadline <= now),
             )
             .select_from(vouchers)
-            .where(in_review)
+            .where(*where)
         )
     ).one()
     return int(row[0]), int(row[1]), int(row[2])
+
+
+async def voucher_row(session: AsyncSession, dossier_id: str) -> dict[str, Any] | None:
+    row = (
+        (await session.execute(sa.select(vouchers).where(vouchers.c.dossier_id == dossier_id)))
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
 
 
 async def budget(

@@ -78,4 +78,4 @@ def build(
 def main() -> None:
     settings = ControlSettings()
     configure_logging(service="control", level=settings.log_level, fmt=settings.log_format)
-    serve(build(settings), port=settings.control_port)
+    serve(build(settings), port=settings.control_port, host=settings.listen_host)

@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
 from services.notify import db
@@ -28,10 +28,15 @@ class DeliveryView(BaseModel):
     message_id: str | None
     status: str
     attempts: int
+    # Attempts a crash left unknown: each may have given the recipient a copy, sent again
+    # under the same Message-ID.
+    attempts_in_doubt: int
     next_attempt_at: dt.datetime
     last_error: str | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
+    # voucher, registration or allocation: in the list of troubled deliveries only.
+    dossier_kind: str | None = None
 
 
 def router(runtime: Runtime, sender: Sender) -> APIRouter:
@@ -40,7 +45,8 @@ def router(runtime: Runtime, sender: Sender) -> APIRouter:
     doors = runtime.doors(dossier_id=db.office_of_dossier, delivery_id=db.office_of_delivery)
     StaffDep = Annotated[Staff, Depends(doors.staff())]  # noqa: N806
     CallerDep = Annotated[Caller, Depends(doors.caller())]  # noqa: N806
-    columns = [db.deliveries.c[name] for name in DeliveryView.model_fields]
+    OpsDep = Annotated[Staff, Depends(doors.staff("ops", "head"))]  # noqa: N806
+    columns = [db.deliveries.c[n] for n in DeliveryView.model_fields if n in db.deliveries.c]
 
     @api.get(
         "/notifications",
@@ -57,6 +63,22 @@ def router(runtime: Runtime, sender: Sender) -> APIRouter:
                 .order_by(db.deliveries.c.id)
             )
         return [DeliveryView(**r) for r in rows.mappings()]
+
+    @api.get(
+        "/notifications/troubled",
+        response_model=list[DeliveryView],
+        tags=["staff"],
+        summary="The office's emails and webhooks that failed and are not sent (dead or retrying)",
+    )
+    async def troubled(
+        staff: OpsDep,
+        treasury_code: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> list[DeliveryView]:
+        office = staff.office(treasury_code)
+        async with runtime.sessionmaker() as session:
+            rows = await db.troubled(session, treasury_code=office, columns=columns, limit=limit)
+        return [DeliveryView(**r) for r in rows]
 
     @api.post(
         "/notifications/{delivery_id}/retry",

@@ -16,8 +16,11 @@ class NotifySettings(BaseServiceSettings):
     digest_time: str = "17:00"
     # How long before a deadline treasury staff are warned, in minutes.
     deadline_warning_minutes: int = 120
-    # Deliveries sent at once, each sender with its own SMTP connection.
-    notify_senders: int = Field(default=4, ge=1, le=32)
+    # Deliveries sent at once, each sender with its own SMTP connection and two database
+    # connections during a send (the held lock and the attempt record): the pool has 20.
+    notify_senders: int = Field(default=4, ge=1, le=8)
+    # A testing aid: crash at a point of a send (services/notify/faults.py); empty: never.
+    notify_fault: str = ""
     webhook_max_attempts: int = 8
     retry_max_seconds: float = 300.0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,15 +34,32 @@ deliveries = sa.Table(
     sa.Column("message_id", sa.Text()),
     sa.Column("status", sa.Text(), nullable=False),
     sa.Column("attempts", sa.Integer(), nullable=False),
+    # Attempts a crash (or a connection lost mid-message) left unknown: each may have given
+    # the recipient a copy, and the delivery was sent again under the same Message-ID.
+    sa.Column("attempts_in_doubt", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_error", sa.Text()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.CheckConstraint(
+        "attempts_in_doubt >= 0 AND attempts_in_doubt <= attempts", name="in_doubt_within_attempts"
+    ),
 )
 sa.Index(
     "deliveries_due", deliveries.c.next_attempt_at, postgresql_where=sa.text("status = 'pending'")
 )
 sa.Index("deliveries_dossier", deliveries.c.dossier_id)
+
+# An attempt's row is committed just before the delivery leaves and deleted in the
+# transaction that records its outcome; one still there was interrupted by a crash.
+attempts = sa.Table(
+    "delivery_attempts",
+    metadata,
+    sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
+    sa.Column("delivery_id", sa.BigInteger(), sa.ForeignKey("deliveries.id"), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+)
+sa.Index("delivery_attempts_delivery", attempts.c.delivery_id)
 
 dossiers = sa.Table(
     "dossiers",
@@ -62,13 +81,19 @@ sa.Index(
 )
 
 
+def _office() -> sa.ColumnElement[str]:
+    return sa.func.coalesce(dossiers.c.treasury_code, directory.c.entry["treasury_code"].astext)
+
+
+def _with_directory() -> sa.FromClause:
+    return dossiers.outerjoin(directory, directory.c.unit_code == dossiers.c.unit_code)
+
+
 async def office_of_dossier(session: AsyncSession, dossier_id: str) -> str | None:
     """The office of a dossier notify has seen: its own, else its unit's (for staff access)."""
     stmt = (
-        sa.select(
-            sa.func.coalesce(dossiers.c.treasury_code, directory.c.entry["treasury_code"].astext)
-        )
-        .select_from(dossiers.outerjoin(directory, directory.c.unit_code == dossiers.c.unit_code))
+        sa.select(_office())
+        .select_from(_with_directory())
         .where(dossiers.c.dossier_id == dossier_id)
     )
     office: str | None = (await session.execute(stmt)).scalar_one_or_none()
@@ -82,3 +107,31 @@ async def office_of_delivery(session: AsyncSession, delivery_id: str) -> str | N
     stmt = sa.select(deliveries.c.dossier_id).where(deliveries.c.id == int(delivery_id))
     dossier_id = (await session.execute(stmt)).scalar_one_or_none()
     return None if dossier_id is None else await office_of_dossier(session, dossier_id)
+
+
+async def troubled(
+    session: AsyncSession, *, treasury_code: str, columns: list[sa.Column[Any]], limit: int
+) -> list[dict[str, Any]]:
+    """An office's deliveries that failed at least once and are not sent: dead, or pending a
+    retry after an error; the latest first, with the kind of dossier each is about."""
+    in_office = (
+        sa.select(dossiers.c.dossier_id)
+        .select_from(_with_directory())
+        .where(_office() == treasury_code)
+    )
+    stmt = (
+        sa.select(*columns, dossiers.c.dossier_kind)
+        .select_from(
+            deliveries.outerjoin(dossiers, dossiers.c.dossier_id == deliveries.c.dossier_id)
+        )
+        .where(
+            deliveries.c.dossier_id.in_(in_office),
+            sa.or_(
+                deliveries.c.status == "dead",
+                sa.and_(deliveries.c.status == "pending", deliveries.c.attempts > 0),
+            ),
+        )
+        .order_by(deliveries.c.created_at.desc(), deliveries.c.id.desc())
+        .limit(limit)
+    )
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]

@@ -13,37 +13,14 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+# The offices file is shared with the workspace; re-exported for notify's own modules.
+from shared.offices import Office as Office
+from shared.offices import Staff as Staff
+from shared.offices import TreasuryDirectory as TreasuryDirectory
 
 UNIT_STATUSES = frozenset({"rejected", "returned", "refused", "approved"})
 NOTICE_STATUSES = frozenset({"rejected", "returned", "refused"})
 TERMINAL = frozenset({"rejected", "approved", "refused", "returned"})
-
-
-class Staff(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    email: str
-    role: str
-
-
-class Office(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    treasury_code: str
-    name: str
-    staff: tuple[Staff, ...] = ()
-
-
-class TreasuryDirectory(BaseModel):
-    """The offices-and-staff file named by `TREASURY_DIRECTORY`."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    offices: tuple[Office, ...] = ()
-
-    def office(self, treasury_code: str) -> Office | None:
-        return next((o for o in self.offices if o.treasury_code == treasury_code), None)
 
 
 @dataclass(frozen=True)

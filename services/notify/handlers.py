@@ -64,8 +64,13 @@ def _email_row(deps: Deps, notice: domain.Notice, now: dt.datetime) -> dict[str,
     }
 
 
-def _webhook_row(url: str, status: StatusChanged, body: bytes, now: dt.datetime) -> dict[str, Any]:
+def _webhook_row(
+    url: str, status: StatusChanged, body: bytes, now: dt.datetime, resync: str | None = None
+) -> dict[str, Any]:
     key = f"{status.dossier_id}|{status.status.value}|{status.sequence}|{url}"
+    if resync:
+        # An operator's re-sync (`dvc resync`) is for portals that lost a status: post it again.
+        key += f"|resync:{resync}"
     return {
         "dedupe_key": key,
         "channel": "webhook",
@@ -200,7 +205,10 @@ async def handle_statuses(
                 reasons=[r.model_dump() for r in status.reasons],
             )
         rows += [_email_row(deps, n, now) for n in notices_for(status, d, entry, deps)]
-        rows += [_webhook_row(url, status, message.value or b"", now) for url in deps.webhooks]
+        resync = message.header("resync")
+        rows += [
+            _webhook_row(url, status, message.value or b"", now, resync) for url in deps.webhooks
+        ]
     if known:
         upsert = pg_insert(db.dossiers).values(list(known.values()))
         await session.execute(

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from services.notify import api, db, domain, handlers
 from services.notify.config import NotifySettings
+from services.notify.faults import CrashPoint
 from services.notify.metrics import NotifyMetrics
 from services.notify.render import Renderer
 from services.notify.sender import Sender, SenderConfig
@@ -72,6 +73,7 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = _now) 
         webhook_max_attempts=settings.webhook_max_attempts,
         retry_cap_seconds=settings.retry_max_seconds,
     )
+    crash = CrashPoint.parse(settings.notify_fault)
     # Several senders, each with its own SMTP connection, share the ledger (SKIP LOCKED).
     senders = [
         Sender(
@@ -81,6 +83,8 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = _now) 
             config=config,
             clock=clock,
             observe=metrics.observe,
+            observe_in_doubt=metrics.observe_in_doubt,
+            crash=crash,
         )
         for _ in range(settings.notify_senders)
     ]
@@ -127,4 +131,4 @@ async def _close_on_exit(http: httpx.AsyncClient) -> None:
 def main() -> None:
     settings = NotifySettings()
     configure_logging(service="notify", level=settings.log_level, fmt=settings.log_format)
-    serve(build(settings), port=settings.notify_port)
+    serve(build(settings), port=settings.notify_port, host=settings.listen_host)

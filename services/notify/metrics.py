@@ -37,11 +37,23 @@ class NotifyMetrics:
             ["channel"],
             registry=registry,
         )
+        # An attempt in doubt: a crash, or a connection lost mid-message, left unknown whether
+        # the server took the delivery; it is sent again under the same Message-ID, so the
+        # recipient may hold two copies. The only way a second copy can arise.
+        self.resent = Counter(
+            "notify_deliveries_resent_total",
+            "Deliveries sent again after an attempt whose outcome was unknown.",
+            ["channel"],
+            registry=registry,
+        )
         self.smtp_failures = Counter(
             "notify_smtp_failures_total",
             "SMTP attempts that failed (retried later).",
             registry=registry,
         )
+
+    def observe_in_doubt(self, channel: str, attempts: int) -> None:
+        self.resent.labels(channel).inc(attempts)
 
     def observe(self, channel: str, kind: str, outcome: str, seconds: float) -> None:
         if channel == "email":

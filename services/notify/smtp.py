@@ -1,21 +1,33 @@
-"""Sending one mail in two steps, so the ledger can say "sent" before the server has the mail.
+"""One SMTP connection, and what a failed send says about the mail's fate.
 
-A mail is staged (MAIL, RCPT, DATA and the whole message) but not ended; the caller commits
-"sent" to the ledger, then ends the message with the final dot. A crash before the commit
-leaves the server with an unfinished message, which it discards, and the ledger with a
-pending delivery, which is sent again; a crash after it leaves a sent mail. Only the moment
-between the commit and writing three bytes is unprotected, where a plain send-then-record
-would leave the whole SMTP exchange unprotected against sending twice.
+A send either ends with the server's "250" (the server has the mail), or fails in one of two
+ways the ledger must tell apart:
+
+- `NotTaken`: the server did not take the mail — no connection, a refused sender or
+  recipient, or the server's own answer refusing the message. Sending again cannot make a
+  second copy.
+- `InDoubt`: the connection was lost or timed out while the message was being handed over,
+  after the server had been sent all or part of it and before it answered. The server may
+  have kept it; sending again may make a second copy, under the same Message-ID.
 """
 
 from __future__ import annotations
 
 import aiosmtplib
-from aiosmtplib.errors import SMTPDataError
-from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 
-START_INPUT = 354
-COMPLETED = 250
+FAILURES = (aiosmtplib.SMTPException, OSError, TimeoutError)
+
+
+class SendFailed(Exception):
+    """A send that did not end with the server's acceptance."""
+
+
+class NotTaken(SendFailed):
+    """The server certainly does not have the mail."""
+
+
+class InDoubt(SendFailed):
+    """The server may or may not have the mail."""
 
 
 class MailTransport:
@@ -34,30 +46,23 @@ class MailTransport:
             self._smtp = smtp
         return self._smtp
 
-    async def stage(self, sender: str, recipient: str, message: bytes) -> None:
-        """Everything of the SMTP transaction except the final dot."""
-        smtp = await self._connection()
-        await smtp.mail(sender)
-        await smtp.rcpt(recipient)
-        protocol = smtp.protocol
-        assert protocol is not None
-        start = await protocol.execute_command(b"DATA", timeout=self._timeout)
-        if start.code != START_INPUT:
-            raise SMTPDataError(start.code, start.message)
-        body = PERIOD_REGEX.sub(b"..", normalize_message_line_endings(message))
-        protocol.write(body if body.endswith(b"\r\n") else body + b"\r\n")
-
-    async def complete(self) -> None:
-        """End the staged message; the server answers whether it has taken it."""
-        assert self._smtp is not None
-        assert self._smtp.protocol is not None
-        protocol = self._smtp.protocol
-        # Expect the reply before writing, as aiosmtplib does, so it is never "unsolicited".
-        protocol._response_pending = True
-        protocol.write(b".\r\n")
-        response = await protocol.read_response(timeout=self._timeout)
-        if response.code != COMPLETED:
-            raise SMTPDataError(response.code, response.message)
+    async def send(self, sender: str, recipient: str, message: bytes) -> None:
+        """The whole SMTP transaction; returns once the server has taken the mail."""
+        try:
+            smtp = await self._connection()
+            await smtp.mail(sender)
+            await smtp.rcpt(recipient)
+        except FAILURES as err:
+            await self.reset()
+            raise NotTaken(str(err) or type(err).__name__) from err
+        try:
+            await smtp.data(message)
+        except aiosmtplib.SMTPResponseException as err:
+            await self.reset()
+            raise NotTaken(f"{err.code} {err.message}") from err
+        except FAILURES as err:
+            await self.reset()
+            raise InDoubt(str(err) or type(err).__name__) from err
 
     async def reset(self) -> None:
         if self._smtp is not None:

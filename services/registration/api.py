@@ -7,7 +7,7 @@ inside `router()` as objects, not as strings it cannot resolve.
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +37,8 @@ class DossierView(BaseModel):
     decided_at: dt.datetime | None
     decided_by: str | None
     history: list[dict[str, Any]] = Field(default_factory=list)
+    # The registration as submitted (unit, accounts, signers and their certificates): detail only.
+    registration: dict[str, Any] | None = None
 
 
 class Decision(BaseModel):
@@ -100,8 +102,7 @@ def router(runtime: Runtime, deps: handlers.Deps, metrics: RegistrationMetrics) 
         page: Page = 1,
         page_size: PageSize = 50,
     ) -> list[DossierView]:
-        office = treasury_code or staff.treasury_code
-        staff.require_office(office)
+        office = staff.office(treasury_code)
         async with runtime.sessionmaker() as session:
             found = await db.list_dossiers(
                 session,
@@ -119,7 +120,8 @@ def router(runtime: Runtime, deps: handlers.Deps, metrics: RegistrationMetrics) 
             if d is None:
                 raise NotFound(f"no registration dossier {dossier_id}")
             staff.require_office(d.treasury_code)
-            return _view(d, await db.dossier_history(session, dossier_id))
+            view = _view(d, await db.dossier_history(session, dossier_id))
+        return view.model_copy(update={"registration": d.payload})
 
     @api.post(
         "/registrations/{dossier_id}/decision",
@@ -142,6 +144,22 @@ def router(runtime: Runtime, deps: handlers.Deps, metrics: RegistrationMetrics) 
         await in_transaction(work)
         metrics.decisions.labels(decision.decision).inc()
         return await get_registration(dossier_id, staff)
+
+    @api.get(
+        "/units",
+        response_model=list[DirectoryEntry],
+        tags=["staff"],
+        summary="The office's units whose code starts with `q` or whose name contains it",
+    )
+    async def search_units(
+        staff: StaffDep,
+        q: str = "",
+        treasury_code: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    ) -> list[DirectoryEntry]:
+        office = staff.office(treasury_code)
+        async with runtime.sessionmaker() as session:
+            return await db.search_units(session, treasury_code=office, text=q.strip(), limit=limit)
 
     @api.get(
         "/units/{unit_code}",

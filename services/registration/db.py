@@ -25,7 +25,10 @@ dossiers = sa.Table(
     sa.Column("treasury_code", sa.Text(), nullable=False),
     sa.Column("request_type", sa.Text(), nullable=False),
     sa.Column("status", sa.Text(), nullable=False),
+    # `sequence` is the current status's; `last_sequence` the highest the dossier has used,
+    # which a DUPLICATE_MODIFIED rejection advances without changing the status.
     sa.Column("sequence", sa.Integer(), nullable=False),
+    sa.Column("last_sequence", sa.Integer(), nullable=False),
     sa.Column("content_hash", sa.Text(), nullable=False),
     sa.Column("payload", JSONB(), nullable=False),
     sa.Column("reasons", JSONB(), nullable=False),
@@ -33,6 +36,7 @@ dossiers = sa.Table(
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("decided_at", sa.DateTime(timezone=True)),
     sa.Column("decided_by", sa.Text()),
+    sa.CheckConstraint("sequence <= last_sequence", name="dossiers_status_sequence_used"),
 )
 sa.Index("dossiers_office_status", dossiers.c.treasury_code, dossiers.c.status, dossiers.c.deadline)
 
@@ -66,6 +70,7 @@ class Dossier:
     request_type: str
     status: str
     sequence: int
+    last_sequence: int
     content_hash: str
     payload: dict[str, Any]
     reasons: list[dict[str, Any]]
@@ -100,10 +105,11 @@ async def record_status(
     at: dt.datetime,
     logged_status: str | None = None,
 ) -> None:
-    """Append to the history; `status=None` leaves the dossier's current status as it is."""
-    values: dict[str, Any] = {"sequence": sequence}
+    """Append to the history under `sequence`, the dossier's next; `status=None` leaves the
+    dossier's current status, and the sequence it was published with, as they are."""
+    values: dict[str, Any] = {"last_sequence": sequence}
     if status is not None:
-        values.update(status=status, reasons=reasons)
+        values.update(status=status, sequence=sequence, reasons=reasons)
         if decided_by is not None:
             values.update(decided_by=decided_by, decided_at=at)
     await session.execute(
@@ -147,6 +153,23 @@ async def get_unit(
         stmt = stmt.with_for_update()
     entry = (await session.execute(stmt)).scalar_one_or_none()
     return DirectoryEntry.model_validate(entry) if entry is not None else None
+
+
+async def search_units(
+    session: AsyncSession, *, treasury_code: str, text: str, limit: int
+) -> list[DirectoryEntry]:
+    """An office's units whose code starts with `text` or whose name contains it."""
+    stmt = sa.select(units.c.entry).where(units.c.treasury_code == treasury_code)
+    if text:
+        pattern = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(
+            sa.or_(
+                units.c.unit_code.like(f"{pattern}%"),
+                units.c.entry["name"].astext.ilike(f"%{pattern}%"),
+            )
+        )
+    rows = await session.execute(stmt.order_by(units.c.unit_code).limit(limit))
+    return [DirectoryEntry.model_validate(e) for e in rows.scalars()]
 
 
 async def save_unit(session: AsyncSession, entry: DirectoryEntry) -> None:

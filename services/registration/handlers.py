@@ -159,6 +159,7 @@ async def handle_submitted(
         request_type=readable_code(raw.get("request_type")),
         status=Status.RECEIVED.value,
         sequence=0,
+        last_sequence=0,
         content_hash=digest,
         payload=raw if reg is not None else pruned(raw),
         reasons=[],
@@ -205,14 +206,15 @@ def _observe(deps: Deps, outcome: str, reasons: Sequence[Reason], message: Incom
 async def _resubmitted(
     session: AsyncSession, deps: Deps, known: db.Dossier, digest: str, message: Incoming
 ) -> list[Outgoing]:
-    """Same content: the current status again. Other content: DUPLICATE_MODIFIED, original kept."""
+    """Same content: the current status again, under the sequence it was published with.
+    Other content: DUPLICATE_MODIFIED under the dossier's next sequence, original kept."""
     if digest == known.content_hash:
         reasons = [Reason.model_validate(r) for r in known.reasons]
         _observe(deps, "duplicate", [], message)
         return [
             _status(deps, known, Status(known.status), known.sequence, reasons, known.decided_by)
         ]
-    sequence = known.sequence + 1
+    sequence = known.last_sequence + 1
     reason = Reason(
         code=ReasonCode.DUPLICATE_MODIFIED.value,
         field="dossier_id",
@@ -253,7 +255,9 @@ async def decide(
         if not reasons:
             raise InvalidRequest("a refusal needs at least one reason")
         return [
-            await _transition(session, deps, d, Status.REFUSED, d.sequence + 1, reasons, staff.sub)
+            await _transition(
+                session, deps, d, Status.REFUSED, d.last_sequence + 1, reasons, staff.sub
+            )
         ]
     reg = RegistrationSubmitted.model_validate(d.payload)
     existing = await db.get_unit(session, reg.unit.code, lock=True)
@@ -264,9 +268,11 @@ async def decide(
             message=f"Đơn vị {reg.unit.code} đã đăng ký (unit already registered)",
         )
         return [
-            await _transition(session, deps, d, Status.REFUSED, d.sequence + 1, [reason], staff.sub)
+            await _transition(
+                session, deps, d, Status.REFUSED, d.last_sequence + 1, [reason], staff.sub
+            )
         ]
-    return await _approve(session, deps, d, reg, d.sequence + 1, staff.sub)
+    return await _approve(session, deps, d, reg, d.last_sequence + 1, staff.sub)
 
 
 async def set_unit_status(

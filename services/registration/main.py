@@ -56,4 +56,4 @@ def build(
 def main() -> None:
     settings = RegistrationSettings()
     configure_logging(service="registration", level=settings.log_level, fmt=settings.log_format)
-    serve(build(settings), port=settings.registration_port)
+    serve(build(settings), port=settings.registration_port, host=settings.listen_host)

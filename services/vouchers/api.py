@@ -7,11 +7,12 @@ inside `router()` as objects, not as strings it cannot resolve.
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 
 from services.vouchers import db, handlers
-from shared.auth import Caller
+from shared.auth import Caller, Staff
+from shared.contract.deadlines import TZ
 from shared.contract.enums import EventType
 from shared.errors import InvalidRequest, NotFound
 from shared.intake import Accepted, submit
@@ -35,6 +36,22 @@ class VoucherView(BaseModel):
     total_amount: int | None = None
     """A voucher's `total_amount`, an investment request's `amount`."""
     history: list[dict[str, Any]] = Field(default_factory=list)
+    # The voucher as submitted (lines, payee, attachments, signatures): detail only.
+    voucher: dict[str, Any] | None = None
+
+
+class HourCount(BaseModel):
+    hour: int
+    status: str
+    count: int
+
+
+class OfficeDay(BaseModel):
+    treasury_code: str
+    date: dt.date
+    start: dt.datetime
+    totals: dict[str, int]
+    hours: list[HourCount]
 
 
 def _view(d: db.Dossier, history: list[dict[str, Any]] | None = None) -> VoucherView:
@@ -52,6 +69,7 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
     doors = runtime.doors(dossier_id=db.office_of_dossier, unit_code=db.office_of_unit)
     PortalDep = Annotated[str, Depends(doors.portal())]  # noqa: N806
     CallerDep = Annotated[Caller, Depends(doors.caller())]  # noqa: N806
+    StaffDep = Annotated[Staff, Depends(doors.staff())]  # noqa: N806
 
     @api.post(
         "/vouchers",
@@ -85,7 +103,8 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
             if d is None:
                 raise NotFound(f"no voucher dossier {dossier_id}")
             caller.require_office(d.treasury_code)
-            return _view(d, await db.dossier_history(session, dossier_id))
+            view = _view(d, await db.dossier_history(session, dossier_id))
+        return view.model_copy(update={"voucher": d.payload})
 
     @api.get(
         "/vouchers",
@@ -97,6 +116,8 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
         caller: CallerDep,
         unit_code: str | None = None,
         status: str | None = None,
+        received_from: dt.datetime | None = None,
+        received_before: dt.datetime | None = None,
         page: Page = 1,
         page_size: PageSize = 50,
     ) -> list[VoucherView]:
@@ -111,7 +132,37 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
                 status=status,
                 limit=page_size,
                 offset=(page - 1) * page_size,
+                received_from=received_from,
+                received_before=received_before,
             )
         return [_view(d) for d in found]
+
+    @api.get(
+        "/offices/day",
+        response_model=OfficeDay,
+        tags=["staff"],
+        summary="The office's day (Asia/Ho_Chi_Minh): dossiers received and decided, by hour",
+    )
+    async def office_day(
+        staff: StaffDep,
+        treasury_code: str | None = None,
+        date: Annotated[
+            dt.date | None, Query(ge=dt.date(1000, 1, 1), le=dt.date(9999, 12, 30))
+        ] = None,
+    ) -> OfficeDay:
+        office = staff.office(treasury_code)
+        day = date or deps.clock().astimezone(TZ).date()
+        start = dt.datetime.combine(day, dt.time(), tzinfo=TZ)
+        async with runtime.sessionmaker() as session:
+            totals, hours = await db.office_day(
+                session, office, start, start + dt.timedelta(days=1)
+            )
+        return OfficeDay(
+            treasury_code=office,
+            date=day,
+            start=start,
+            totals=totals,
+            hours=[HourCount(**h) for h in hours],
+        )
 
     return api

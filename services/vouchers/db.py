@@ -27,7 +27,10 @@ dossiers = sa.Table(
     sa.Column("unit_code", sa.Text(), nullable=False),
     sa.Column("treasury_code", sa.Text(), nullable=False),
     sa.Column("status", sa.Text(), nullable=False),
+    # `sequence` is the current status's; `last_sequence` the highest the dossier has used,
+    # which a DUPLICATE_MODIFIED rejection advances without changing the status.
     sa.Column("sequence", sa.Integer(), nullable=False),
+    sa.Column("last_sequence", sa.Integer(), nullable=False),
     sa.Column("content_hash", sa.Text(), nullable=False),
     sa.Column("payload", JSONB(), nullable=False),
     sa.Column("reasons", JSONB(), nullable=False),
@@ -37,9 +40,11 @@ dossiers = sa.Table(
     sa.Column("decided_at", sa.DateTime(timezone=True)),
     sa.Column("decided_by", sa.Text()),
     sa.Column("dossier_kind", sa.Text(), nullable=False, server_default="voucher"),
+    sa.CheckConstraint("sequence <= last_sequence", name="dossiers_status_sequence_used"),
 )
 sa.Index("dossiers_unit", dossiers.c.unit_code, dossiers.c.received_at)
 sa.Index("dossiers_status", dossiers.c.status, dossiers.c.deadline)
+sa.Index("dossiers_office_received", dossiers.c.treasury_code, dossiers.c.received_at)
 
 history = sa.Table(
     "dossier_history",
@@ -51,6 +56,7 @@ history = sa.Table(
     sa.Column("decided_by", sa.Text()),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
 )
+sa.Index("dossier_history_at", history.c.at)
 
 TERMINAL = ("rejected", "approved", "refused", "returned")
 
@@ -62,6 +68,7 @@ class Dossier:
     treasury_code: str
     status: str
     sequence: int
+    last_sequence: int
     content_hash: str
     payload: dict[str, Any]
     reasons: list[dict[str, Any]]
@@ -105,6 +112,7 @@ async def update_dossiers(session: AsyncSession, rows: Sequence[Dossier]) -> Non
         .values(
             status=sa.bindparam("status"),
             sequence=sa.bindparam("sequence"),
+            last_sequence=sa.bindparam("last_sequence"),
             reasons=sa.bindparam("reasons", type_=JSONB()),
             decided_at=sa.bindparam("decided_at"),
             decided_by=sa.bindparam("decided_by"),
@@ -118,6 +126,7 @@ async def update_dossiers(session: AsyncSession, rows: Sequence[Dossier]) -> Non
                 "key": d.dossier_id,
                 "status": d.status,
                 "sequence": d.sequence,
+                "last_sequence": d.last_sequence,
                 "reasons": d.reasons,
                 "decided_at": d.decided_at,
                 "decided_by": d.decided_by,
@@ -156,8 +165,14 @@ async def list_dossiers(
     status: str | None,
     limit: int,
     offset: int,
+    received_from: dt.datetime | None = None,
+    received_before: dt.datetime | None = None,
 ) -> list[Dossier]:
     stmt = sa.select(dossiers)
+    if received_from is not None:
+        stmt = stmt.where(dossiers.c.received_at >= received_from)
+    if received_before is not None:
+        stmt = stmt.where(dossiers.c.received_at < received_before)
     if unit_code:
         stmt = stmt.where(dossiers.c.unit_code == unit_code)
     if treasury_code:
@@ -167,6 +182,43 @@ async def list_dossiers(
     stmt = stmt.order_by(dossiers.c.received_at.desc(), dossiers.c.dossier_id)
     rows = await session.execute(stmt.limit(limit).offset(offset))
     return [Dossier(**r) for r in rows.mappings()]
+
+
+async def office_day(
+    session: AsyncSession, treasury_code: str, start: dt.datetime, end: dt.datetime
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """An office's day: dossiers received, and status changes by status, in all and per hour
+    (hours counted from `start`)."""
+    received = sa.select(
+        dossiers.c.received_at.label("t"), sa.literal("received").label("status")
+    ).where(
+        dossiers.c.treasury_code == treasury_code,
+        dossiers.c.received_at >= start,
+        dossiers.c.received_at < end,
+    )
+    changed = (
+        sa.select(history.c.at.label("t"), history.c.status.label("status"))
+        .select_from(history.join(dossiers, dossiers.c.dossier_id == history.c.dossier_id))
+        .where(
+            dossiers.c.treasury_code == treasury_code,
+            history.c.at >= start,
+            history.c.at < end,
+            history.c.status != "received",
+        )
+    )
+    events = sa.union_all(received, changed).subquery("events")
+    hour = sa.func.floor(sa.extract("epoch", events.c.t - start) / 3600)
+    rows = await session.execute(
+        sa.select(events.c.status, hour, sa.func.count())
+        .select_from(events)
+        .group_by(events.c.status, hour)
+    )
+    totals: dict[str, int] = {}
+    hours: list[dict[str, Any]] = []
+    for status, at_hour, count in rows.tuples():
+        totals[status] = totals.get(status, 0) + int(count)
+        hours.append({"hour": int(at_hour), "status": status, "count": int(count)})
+    return totals, sorted(hours, key=lambda h: (h["hour"], h["status"]))
 
 
 async def office_of_dossier(session: AsyncSession, dossier_id: str) -> str | None:

@@ -89,18 +89,12 @@ def _status(deps: Deps, d: db.Dossier, now: dt.datetime) -> Outgoing:
     )
 
 
-def _history(
-    d: db.Dossier,
-    now: dt.datetime,
-    *,
-    status: str | None = None,
-    reasons: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
+def _history(d: db.Dossier, now: dt.datetime) -> dict[str, Any]:
     return {
         "dossier_id": d.dossier_id,
         "sequence": d.sequence,
-        "status": status or d.status,
-        "reasons": d.reasons if reasons is None else reasons,
+        "status": d.status,
+        "reasons": d.reasons,
         "decided_by": d.decided_by,
         "at": now,
     }
@@ -224,6 +218,7 @@ async def handle_submissions(
             treasury_code=readable_code(s.envelope.payload.get("treasury_code")),
             status="received" if received else "rejected",
             sequence=1,
+            last_sequence=1,
             content_hash=s.content_hash,
             payload=s.envelope.payload if s.voucher is not None else pruned(s.envelope.payload),
             reasons=reasons_json(s.rejected_for),
@@ -258,12 +253,15 @@ def _resubmitted(
     changed: dict[str, db.Dossier],
     history: list[dict[str, Any]],
 ) -> list[Outgoing]:
-    """Same content: the current status again. Other content: DUPLICATE_MODIFIED, under the
-    next sequence, the original dossier otherwise untouched."""
+    """Same content: the current status again, under the sequence it was published with.
+    Other content: DUPLICATE_MODIFIED under the dossier's next sequence, the original dossier
+    otherwise untouched."""
     if s.content_hash == current.content_hash:
         deps.observe_outcome("duplicate", [])
         return [_status(deps, current, now)]
-    bumped = current.advanced(sequence=current.sequence + 1)
+    # The rejection takes the next number; the dossier keeps its status and that status's
+    # sequence, so a later identical resend republishes it under its own number.
+    bumped = current.advanced(last_sequence=current.last_sequence + 1)
     (inserted if current.dossier_id in inserted else changed)[current.dossier_id] = bumped
     reason = Reason(
         code=ReasonCode.DUPLICATE_MODIFIED.value,
@@ -271,11 +269,14 @@ def _resubmitted(
         message=f"Hồ sơ {current.dossier_id} đã nộp với nội dung khác "
         "(dossier id already used for other content)",
     )
-    history.append(_history(bumped, now, status="rejected", reasons=reasons_json([reason])))
-    deps.observe_outcome("rejected", [reason.code])
     rejection = bumped.advanced(
-        status="rejected", reasons=reasons_json([reason]), decided_by="system"
+        status="rejected",
+        sequence=bumped.last_sequence,
+        reasons=reasons_json([reason]),
+        decided_by="system",
     )
+    history.append(_history(rejection, now))
+    deps.observe_outcome("rejected", [reason.code])
     return [_status(deps, rejection, now)]
 
 
@@ -301,7 +302,8 @@ async def handle_decisions(
         reviewed = d.status == "in_review"
         d = d.advanced(
             status=decision.status,
-            sequence=d.sequence + 1,
+            sequence=d.last_sequence + 1,
+            last_sequence=d.last_sequence + 1,
             reasons=reasons_json(decision.reasons),
             decided_by=decision.decided_by,
             decided_at=decision.decided_at,

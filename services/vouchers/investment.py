@@ -1,4 +1,4 @@
-"""Intake rules for an investment request (docs/contract.md §12): those of vouchers (unit,
+"""Intake rules for an investment request (docs/contract.md §14): those of vouchers (unit,
 codes, signatures, fiscal year), with the request's own amounts. Pure functions, no I/O."""
 
 from __future__ import annotations

@@ -66,4 +66,4 @@ def build(
 def main() -> None:
     settings = VouchersSettings()
     configure_logging(service="vouchers", level=settings.log_level, fmt=settings.log_format)
-    serve(build(settings), port=settings.vouchers_port)
+    serve(build(settings), port=settings.vouchers_port, host=settings.listen_host)

@@ -14,7 +14,7 @@ class EventType(StrEnum):
     ALLOCATION_RECORDED = "allocation.recorded"
     VOUCHER_SUBMITTED = "voucher.submitted"
     STATUS_CHANGED = "status.changed"
-    # Investment capital (§12).
+    # Investment capital (§14).
     CAPITAL_PLAN_RECORDED = "capital_plan.recorded"
     INVESTMENT_SUBMITTED = "investment.submitted"
 

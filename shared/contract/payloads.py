@@ -1,4 +1,4 @@
-"""Payload models of the event types (docs/contract.md §3–§4, §12).
+"""Payload models of the event types (docs/contract.md §3–§4, §14).
 
 Members are declared in the contract's order so that dumps read like its examples. Every
 member read from a sender has a bound (`shared.contract.bounds`); what the services write
@@ -162,7 +162,7 @@ class VoucherSubmitted(ContractModel):
 
 
 class CapitalPlanRecorded(ContractModel):
-    """A project's capital plan line (project, fiscal year, source) changes (§12.1)."""
+    """A project's capital plan line (project, fiscal year, source) changes (§14.1)."""
 
     EVENT_TYPE: ClassVar[EventType] = EventType.CAPITAL_PLAN_RECORDED
 
@@ -175,7 +175,7 @@ class CapitalPlanRecorded(ContractModel):
 
 
 class InvestmentSubmitted(ContractModel):
-    """An advance or a payment to a contractor of a public-investment project (§12.2).
+    """An advance or a payment to a contractor of a public-investment project (§14.2).
 
     `supersedes_dossier_id` is added, as for vouchers: the dossier that completes one returned
     for additions."""

@@ -89,6 +89,15 @@ async def _populate(p: Pipeline, bed: Testbed) -> Office0011:
         TopicLog(p.stack.kafka_bootstrap_servers, p.ns.topics.status) as status,
     ):
         await p.register(unit, status, producer)
+        # Notify addresses a unit's notices from its copy of the directory: it must hold the
+        # unit before the voucher's statuses arrive.
+        await poll(
+            lambda: bool(
+                p.query("SELECT 1 FROM notify.unit_directory WHERE unit_code = %s", unit.code)
+            ),
+            what=f"unit {unit.code} in notify's copy of the directory",
+            within=120,
+        )
         voucher = unit.voucher()
         await p.send(voucher, producer)
         voucher_id = voucher.payload["dossier_id"]
@@ -107,7 +116,7 @@ async def _populate(p: Pipeline, bed: Testbed) -> Office0011:
             )
         ]
 
-    await poll(lambda: len(deliveries()) > 0, within=60)
+    await poll(deliveries, what=f"a delivery of voucher {voucher_id}", within=120)
     await poll(
         lambda: bool(
             p.query("SELECT 1 FROM control.unit_directory WHERE unit_code = %s", unit.code)

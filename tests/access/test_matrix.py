@@ -132,9 +132,16 @@ async def test_every_route_answers_each_credential_as_documented(
     assert not failures, f"{service}: {len(failures)} doors open:\n" + "\n".join(failures)
 
 
+# Services without an OpenAPI document (pages for people), each with an access test of its own.
+OWN_ACCESS_TESTS = {"workspace": ROOT / "tests" / "workspace" / "test_access.py"}
+
+
 def test_every_service_is_in_the_matrix() -> None:
     found = sorted(p.parent.name for p in (ROOT / "services").glob("*/main.py"))
-    assert sorted(SERVICES) == found, f"services not tried by the access matrix: {found}"
+    covered = sorted([*SERVICES, *OWN_ACCESS_TESTS])
+    assert covered == found, f"services not tried by the access matrix: {found}"
+    missing = [str(path) for path in OWN_ACCESS_TESTS.values() if not path.exists()]
+    assert not missing, f"access tests missing: {missing}"
 
 
 async def test_staff_of_another_office_cannot_retry_read_deliveries_or_budgets(

@@ -303,7 +303,7 @@ def test_make_envelope_takes_the_event_type_from_the_payload_model() -> None:
 
 
 def test_every_reason_code_of_the_contract_is_listed() -> None:
-    # docs/contract.md §5, §3.2 (allocations) and §12 (investment capital), as written there.
+    # docs/contract.md §5, §3.2 (allocations) and §14 (investment capital), as written there.
     named = [
         "MALFORMED",
         "SCHEMA_VERSION_UNSUPPORTED",

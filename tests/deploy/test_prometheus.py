@@ -115,3 +115,17 @@ def test_metric_names_ignore_functions_labels_strings_and_numbers(
     expr: str, names: set[str]
 ) -> None:
     assert metric_names(expr) == names
+
+
+def test_every_alert_links_to_its_section_of_the_runbook(rules: list[dict[str, Any]]) -> None:
+    runbook = ROOT / "docs" / "operations.md"
+    anchors = {
+        re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        for line in runbook.read_text().splitlines()
+        if line.startswith("#")
+    }
+    for rule in (r for r in rules if r["type"] == "alerting"):
+        url = rule["annotations"].get("runbook_url", "")
+        path, _, anchor = url.partition("#")
+        assert path == "docs/operations.md", f"{rule['name']}: runbook_url {url!r}"
+        assert anchor in anchors, f"{rule['name']}: no section #{anchor} in {runbook}"

@@ -6,6 +6,7 @@ import datetime as dt
 import email
 import email.policy
 import json
+import os
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -31,6 +32,52 @@ OFFICE = "0011"
 STAFF = ("ksv1.0011@kbnn.gov.vn", "ksv2.0011@kbnn.gov.vn")
 
 
+class Mailbox:
+    """The messages of one maildir, read incrementally: each look parses only the files
+    that arrived since the last one (the SMTP server renames each into `new/` whole)."""
+
+    def __init__(self, maildir: Path) -> None:
+        self.maildir = maildir
+        self._read: set[str] = set()
+        self._messages: list[EmailMessage] = []
+
+    def messages(self) -> list[EmailMessage]:
+        for sub in ("new", "cur"):
+            folder = self.maildir / sub
+            if not folder.is_dir():
+                continue
+            for entry in os.scandir(folder):
+                name = entry.name.split(":", 1)[0]
+                if name in self._read:
+                    continue
+                message = email.message_from_bytes(
+                    Path(entry.path).read_bytes(), policy=email.policy.default
+                )
+                assert isinstance(message, EmailMessage)
+                self._read.add(name)
+                self._messages.append(message)
+        return self._messages
+
+    def by_message_id(self) -> dict[str, list[EmailMessage]]:
+        index: dict[str, list[EmailMessage]] = {}
+        for m in self.messages():
+            index.setdefault(str(m["Message-ID"]), []).append(m)
+        return index
+
+    def delivered(self, expected: set[str]) -> dict[str, int]:
+        """How many copies of each expected Message-ID arrived."""
+        return {k: len(v) for k, v in self.by_message_id().items() if k in expected}
+
+    def report(self, expected: set[str]) -> str:
+        """`143 of 150 mails; missing: <…>, …` for a poll that timed out."""
+        got = self.delivered(expected)
+        missing = sorted(expected - set(got))
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        return f"{len(got)} of {len(expected)} mails" + (f"; missing: {shown}" if missing else "")
+
+
 class Sink:
     """A real SMTP server (aiosmtpd, its own process) keeping every message in a maildir.
 
@@ -45,6 +92,7 @@ class Sink:
         self.proc = smtp_sink(self.port, self.maildir, root / "smtp.log")
         self._read: dict[str, EmailMessage] = {}
         self._lock = threading.Lock()
+        self.mailbox = Mailbox(self.maildir)
 
     def start(self) -> None:
         self.proc.start(foreground=True)
@@ -72,7 +120,7 @@ class Sink:
         return sorted(new.iterdir()) if new.exists() else []
 
     def messages(self) -> list[EmailMessage]:
-        """The mailbox's messages in arrival order; files not seen before are parsed now.
+        """The mailbox's messages; files not seen before are parsed now, each once.
 
         Reads files: call it from a worker thread (`poll` does) while the loop serves."""
         with self._lock:
@@ -166,7 +214,9 @@ class Notify:
 
     def directory_version(self, unit_code: str) -> int:
         """The unit's directory version as the notify service holds it (0: unknown)."""
-        dsn = sync_url(self.stack.database_url).replace("postgresql+psycopg", "postgresql")
+        # The service's own database: a test may give notify one of its own.
+        url = self.service.env.get("DATABASE_URL", self.stack.database_url)
+        dsn = sync_url(url).replace("postgresql+psycopg", "postgresql")
         with psycopg.connect(dsn) as conn:
             row = conn.execute(
                 "SELECT version FROM notify.unit_directory WHERE unit_code = %s", (unit_code,)

@@ -13,6 +13,7 @@ import pytest
 
 from stack import kafka
 from stack.config import StackSettings
+from stack.ports import OFFSETS
 from stack.procs import ManagedProcess
 from stack.runner import Endpoints
 from testkit import Testbed
@@ -25,8 +26,8 @@ BROKER_LATE_BY = 30.0
 @pytest.fixture
 def late_broker(tmp_path: Path) -> Iterator[tuple[str, ManagedProcess]]:
     """A broker of its own, prepared but not started: (bootstrap address, process)."""
-    # Ports of their own, beside the session's broker (10000 + shift) and other checkouts'.
-    base = 10300 + PORT_SHIFT
+    # Ports of their own, beside the session's stack and the other stacks of the port plan.
+    base = OFFSETS["test-late"] + PORT_SHIFT
     settings = StackSettings(
         var_dir=tmp_path / "var",
         kafka_port=9092 + base,

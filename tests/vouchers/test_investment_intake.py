@@ -20,7 +20,7 @@ PROJECT = "7012345"
 ACCOUNT = f"9527.2.{PROJECT}"
 RECEIVED = dt.datetime(2026, 12, 10, 9, 15, tzinfo=TZ)
 SIG = {"certificate_serial": "1a2b", "algorithm": "RS256", "value": "c2ln"}
-# docs/contract.md §12, as written there.
+# docs/contract.md §14, as written there.
 EXAMPLE: dict[str, Any] = {
     "dossier_id": "VDT-0011-2026-000123",
     "request_type": "payment",

@@ -1,0 +1,1 @@
+"""The officers' workspace: server-rendered pages over the four services' HTTP APIs."""

@@ -1,0 +1,3 @@
+from services.workspace.main import main
+
+main()

@@ -1,0 +1,189 @@
+"""Notify killed (SIGKILL) at every point of a send, over and over, across 1,000 mails: no mail
+is lost, and every second copy is one the ledger and the metric count, under the same
+Message-ID as the first.
+
+The process kills itself at a named point of a send (`NOTIFY_FAULT=<point>:<n>`), so the test
+knows what each crash interrupted: at `started` the mail had not left (an attempt in doubt
+without a copy), at `taken` the server had it (an attempt in doubt with a copy), at `locked`
+and `recorded` nothing was in doubt. One sender, and a database, topics and mailbox of the
+test's own, so nothing else passes those points.
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy.engine import URL, make_url
+
+from services.notify import domain
+from services.notify.faults import POINTS
+from shared.db import sync_url
+from shared.migrations import upgrade_all
+from stack.apps import service_migrations
+from stack.runner import Endpoints
+from tests.notify.conftest import OFFICE, Notify, Receiver, Sink
+from tests.support import Namespace, Producer, ServiceProcess, free_port, poll, service_env
+
+MAILS = 1000
+RECIPIENT = "ketoan@example.vn"
+
+
+class Ledger:
+    """The test's own database, with notify's schema migrated."""
+
+    def __init__(self, database_url: str) -> None:
+        name = f"notify_crash_{uuid.uuid4().hex[:8]}"
+        server = make_url(sync_url(database_url))
+        with psycopg.connect(_dsn(server), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        self.url = server.set(database=name).render_as_string(hide_password=False)
+        upgrade_all(self.url, service_migrations(("notify",)))
+
+    def one(self, sql: str) -> tuple[int, ...]:
+        with psycopg.connect(_dsn(make_url(self.url))) as conn:
+            row = conn.execute(sql).fetchone()
+        assert row is not None
+        return tuple(int(v or 0) for v in row)
+
+    def count(self, table: str, where: str = "true") -> int:
+        return self.one(f"SELECT count(*) FROM notify.{table} WHERE {where}")[0]  # noqa: S608
+
+    def in_doubt(self) -> int:
+        return self.one("SELECT sum(attempts_in_doubt) FROM notify.deliveries")[0]
+
+    def per_message_id(self) -> dict[str, int]:
+        with psycopg.connect(_dsn(make_url(self.url))) as conn:
+            rows = conn.execute(
+                "SELECT message_id, attempts_in_doubt FROM notify.deliveries"
+            ).fetchall()
+        return {str(m): int(n) for m, n in rows}
+
+
+def _dsn(url: URL) -> str:
+    return url.render_as_string(hide_password=False).replace("postgresql+psycopg", "postgresql")
+
+
+def _answers(service: ServiceProcess) -> bool:
+    try:
+        return httpx.get(f"{service.url}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def bench(
+    stack: Endpoints, ca_file: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Notify, Ledger]]:
+    root = tmp_path_factory.mktemp("notify-crash")
+    ns = Namespace()
+    ns.create(stack.kafka_bootstrap_servers)
+    ledger = Ledger(stack.database_url)
+    sink = Sink(root)
+    port = free_port()
+    env = {
+        **service_env(stack, ns, ca_file),
+        "DATABASE_URL": ledger.url,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(sink.port),
+        "SMTP_FROM": "thongbao@kbnn.gov.vn",
+        "NOTIFY_PORT": str(port),
+        "NOTIFY_SENDERS": "1",
+        "PORTAL_WEBHOOKS": "",
+        "RETRY_MAX_SECONDS": "1",
+        "DIGEST_TIME": "23:59",
+    }
+    service = ServiceProcess("notify", env, root / "notify.log", port)
+    yield Notify(stack, ns, sink, service, Receiver()), ledger
+    service.stop()
+    sink.stop()
+
+
+def _dossier_of(subject: str) -> str:
+    return next(w for w in subject.split() if w.startswith(f"CT-{OFFICE}-"))
+
+
+async def test_notify_killed_at_every_point_of_a_send_loses_no_mail_and_counts_each_copy(
+    bench: tuple[Notify, Ledger],
+) -> None:
+    notify, ledger = bench
+    service, mailbox = notify.service, notify.sink.mailbox
+    # All 1,000 deliveries into the ledger first, the SMTP server not yet up: from then on
+    # only the senders run, whatever the consumer group does after each crash.
+    service.start()
+    async with Producer(notify.stack.kafka_bootstrap_servers) as producer:
+        unit = await notify.unit(producer, recipients=(RECIPIENT,), signer_emails=False)
+        await poll(
+            lambda: ledger.count("unit_directory") > 0,
+            what="the unit in notify's directory",
+        )
+        dossiers = [f"CT-{OFFICE}-2026-{n:08d}" for n in range(MAILS)]
+        for d in dossiers:
+            await notify.status(producer, unit, d, "approved", 2)
+    await poll(
+        lambda: ledger.count("deliveries") == MAILS,
+        within=120,
+        what=f"{MAILS} deliveries in the ledger",
+        show=lambda _: f"{ledger.count('deliveries')} deliveries",
+    )
+    service.stop()
+    # Stopping notify while it retried may have interrupted an attempt, still to be counted
+    # in doubt by the sender that takes the delivery next: the count starts above it.
+    in_doubt_at_start = ledger.in_doubt() + ledger.count("delivery_attempts")
+    notify.sink.start()
+    expected = {domain.message_id(domain.notice_key(d, "approved", RECIPIENT)) for d in dossiers}
+
+    rng = random.Random(1203)
+    kills: collections.Counter[str] = collections.Counter()
+    while True:
+        point = POINTS[sum(kills.values()) % len(POINTS)]
+        service.env["NOTIFY_FAULT"] = f"{point}:{rng.randint(20, 80)}"
+        in_doubt_before = ledger.in_doubt()
+        service.start(until=None)
+        assert service.proc is not None
+        proc = service.proc
+
+        def ended(proc: subprocess.Popen[bytes] = proc) -> bool:
+            return proc.poll() is not None or ledger.count("deliveries", "status <> 'sent'") == 0
+
+        await poll(
+            ended,
+            within=120,
+            what=f"a crash at {point} or every delivery sent",
+            show=lambda _: mailbox.report(expected),
+        )
+        if proc.poll() is None:
+            break
+        assert proc.returncode == -9, f"notify exited with {proc.returncode}, not by its crash"
+        kills[point] += 1
+    await poll(lambda: _answers(service), within=60, what="the last notify process's API")
+    resent_by_last = service.metric("notify_deliveries_resent_total", channel="email")
+    service.stop()
+
+    copies = mailbox.delivered(expected)
+    assert set(copies) == expected, mailbox.report(expected)
+    subjects: dict[str, set[str]] = collections.defaultdict(set)
+    for m in mailbox.messages():
+        subjects[_dossier_of(str(m["Subject"]))].add(str(m["Message-ID"]))
+    assert all(len(ids) == 1 for ids in subjects.values()), "a copy under another Message-ID"
+    second_copies = sum(n - 1 for n in copies.values())
+    doubt = ledger.per_message_id()
+    print(
+        f"crashes {dict(kills)}; {len(copies)} of {MAILS} mails; {second_copies} second "
+        f"copies; {ledger.in_doubt() - in_doubt_at_start} attempts in doubt on the ledger"
+    )
+    assert sum(kills.values()) >= 12, kills
+    assert all(kills[p] >= 3 for p in POINTS), kills
+    # A copy only where the server had the mail when the process died, and each one counted.
+    assert second_copies == kills["taken"], (second_copies, kills)
+    assert all(copies[m] - 1 <= doubt[m] for m in expected)
+    assert ledger.in_doubt() - in_doubt_at_start == kills["started"] + kills["taken"], kills
+    assert resent_by_last == ledger.in_doubt() - in_doubt_before
+    assert ledger.count("delivery_attempts") == 0
