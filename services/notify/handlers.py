@@ -125,7 +125,7 @@ def notices_for(
     status: StatusChanged, d: dict[str, Any], entry: DirectoryEntry | None, deps: Deps
 ) -> list[domain.Notice]:
     """The emails one status causes: to the unit for outcomes, to its office for reviews."""
-    if status.dossier_kind.value not in ("voucher", "registration") or entry is None:
+    if status.dossier_kind.value not in ("voucher", "investment", "registration") or entry is None:
         return []
     context = {
         **_context(entry, d, deps),

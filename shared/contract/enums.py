@@ -14,6 +14,9 @@ class EventType(StrEnum):
     ALLOCATION_RECORDED = "allocation.recorded"
     VOUCHER_SUBMITTED = "voucher.submitted"
     STATUS_CHANGED = "status.changed"
+    # Investment capital (§14).
+    CAPITAL_PLAN_RECORDED = "capital_plan.recorded"
+    INVESTMENT_SUBMITTED = "investment.submitted"
     # Support requests (§10).
     SUPPORT_REQUESTED = "support.requested"
 
@@ -54,6 +57,12 @@ class AttachmentKind(StrEnum):
     INVOICE = "invoice"
     PAYEE_LIST = "payee_list"
     OTHER = "other"
+    GUARANTEE = "guarantee"
+
+
+class InvestmentRequestType(StrEnum):
+    ADVANCE = "advance"
+    PAYMENT = "payment"
 
 
 class AllocationKind(StrEnum):
@@ -84,6 +93,8 @@ class DossierKind(StrEnum):
     VOUCHER = "voucher"
     REGISTRATION = "registration"
     ALLOCATION = "allocation"
+    INVESTMENT = "investment"
+    CAPITAL_PLAN = "capital_plan"
     SUPPORT = "support"
 
 

@@ -189,3 +189,39 @@ async def test_a_killed_worker_misses_no_mail_and_copies_only_those_in_doubt(
     assert killed_at < 1000
     # At most one delivery per sender was in flight when the process died.
     assert await _second_copies_in_doubt(notify, expected) <= 4
+
+
+async def test_an_investment_refusal_is_a_notice_naming_the_contract_and_the_plan_line(
+    notify: Notify, producer: Producer
+) -> None:
+    project = await notify.unit(producer)
+    dossier = f"VDT-{OFFICE}-2026-{uuid.uuid4().int % 10**8:08d}"
+    reasons = [
+        {
+            "code": "ADVANCE_LIMIT_EXCEEDED",
+            "field": "amount",
+            "message": "Hợp đồng 02/2026/HĐXD: Lũy kế tạm ứng 4.000.000.001 đ vượt 50% giá trị "
+            "hợp đồng 8.000.000.000 đ (cumulative advances above the limit)",
+        },
+        {
+            "code": "CAPITAL_PLAN_EXCEEDED",
+            "field": "amount",
+            "message": "Vượt kế hoạch vốn còn lại (dự án 7012345, nguồn 14, năm 2026)",
+        },
+    ]
+    await notify.status(producer, project, dossier, "received", 1, dossier_kind="investment")
+    await notify.status(
+        producer, project, dossier, "refused", 2, dossier_kind="investment", reasons=reasons
+    )
+    mails = await poll(
+        lambda: _mine(notify, dossier),
+        lambda found: len(found) == len(project.recipients()),
+        what=f"the refusal notice of {dossier} to each of the project's recipients (mails)",
+        within=120,
+    )
+    vietnamese, english = mails[0].get_body(preferencelist=("plain",)).get_content().split("-" * 70)
+    assert "Mẫu số 33" in vietnamese
+    assert "Đề nghị tạm ứng, thanh toán vốn đầu tư" in vietnamese
+    assert "Hợp đồng 02/2026/HĐXD" in vietnamese
+    assert "nguồn 14, năm 2026" in vietnamese
+    assert "investment capital" in english

@@ -43,8 +43,9 @@ class Desk:
     producer: Producer
     status: TopicLog
 
-    async def register(self, unit: UnitKit, *, approve: bool = True) -> str:
-        """Submit `unit`'s registration; approve it through the API unless told not to."""
+    async def register(self, unit: UnitKit, *, approve: bool = True, budget: bool = True) -> str:
+        """Submit `unit`'s registration; approve it through the API unless told not to, and
+        allocate its budget unless told not to (an investment project has a capital plan)."""
         registration = unit.registration()
         dossier_id: str = registration.payload["dossier_id"]
         await self.producer.send(self.pipeline.ns.topics.registrations, registration, unit.code)
@@ -58,7 +59,10 @@ class Desk:
                 )
             answer.raise_for_status()
             await self.status.statuses(dossier_id, {"approved"})
-            await self.ready(unit)
+            if budget:
+                await self.ready(unit)
+            else:
+                await poll(lambda: self.pipeline.directory_version(unit.code) > 0, within=60)
         return dossier_id
 
     async def ready(self, unit: UnitKit, amount: int = 9_000_000_000) -> None:
