@@ -15,6 +15,7 @@ import pytest
 
 from stack.runner import Endpoints
 from testkit import Testbed, UnitKit
+from testkit.support import support_request
 from tests.notify.conftest import Mailbox
 from tests.support import (
     API_KEY,
@@ -59,6 +60,16 @@ class Desk:
             what=f"unit {unit.code} in the support service's copy of the directory",
             within=60,
         )
+
+    async def asked(self, unit: UnitKit, *categories: str) -> list[str]:
+        """One request of `unit` per category, sent on Kafka; their ids once received."""
+        sent = [support_request(unit, category=c) for c in categories]
+        for envelope in sent:
+            await self.producer.send(self.pipeline.ns.topics.support, envelope, unit.code)
+        ids = [str(e.payload["request_id"]) for e in sent]
+        for request_id in ids:
+            await self.status.statuses(request_id, {"received"})
+        return ids
 
     def mail_to(self, recipient: str, about: str) -> list[EmailMessage]:
         """Messages to `recipient` whose subject names `about`."""

@@ -8,11 +8,13 @@ from functools import partial
 
 import httpx
 
-from testkit import UnitKit
-from testkit.support import support_payload, support_request
+from testkit import Testbed, UnitKit
+from testkit.support import support_payload
+from tests.ops.conftest import Dvc
 from tests.support import poll
 from tests.support_requests.conftest import OFFICE, OFFICE_NAME, OTHER, STAFF, Desk, portal
 
+REPORTED = "0099"
 ANSWER = "Kính gửi đơn vị: chứng thư số của kế toán trưởng đã hết hạn.\nĐề nghị gia hạn rồi ký lại."
 
 
@@ -102,12 +104,7 @@ async def test_the_office_lists_its_open_requests_earliest_deadline_first(
     desk: Desk, unit: UnitKit
 ) -> None:
     await desk.registered(unit)
-    sent = [support_request(unit, category=c) for c in ("voucher", "account", "other")]
-    for envelope in sent:
-        await desk.producer.send(desk.pipeline.ns.topics.support, envelope, unit.code)
-    ids = [e.payload["request_id"] for e in sent]
-    for request_id in ids:
-        await desk.status.statuses(request_id, {"received"})
+    ids = await desk.asked(unit, "voucher", "account", "other")
     listed = (await desk.get("/support", OFFICE, status="open", page_size=200)).json()
     mine = [r for r in listed if r["request_id"] in ids]
     assert [r["request_id"] for r in mine] == ids, "same deadline: in the order received"
@@ -115,3 +112,22 @@ async def test_the_office_lists_its_open_requests_earliest_deadline_first(
     assert deadlines == sorted(deadlines)
     answered = await desk.reply(ids[0], OFFICE, "Đã xem", "deferred")
     assert answered.json()["status"] == "deferred"
+
+
+async def test_the_report_counts_an_offices_requests_as_operators_read_them(
+    desk: Desk, bed: Testbed
+) -> None:
+    unit = bed.unit(treasury_code=REPORTED)  # an office of this test alone
+    await desk.registered(unit)
+    ids = await desk.asked(unit, "voucher", "account", "other")
+    for request_id, resolution in zip(ids[:2], ("resolved", "deferred"), strict=True):
+        answered = await desk.reply(request_id, REPORTED, "Đã xử lý", resolution)
+        assert answered.status_code == 200, answered.text
+    dvc = Dvc({"DATABASE_URL": desk.pipeline.stack.database_url})
+    done = await asyncio.to_thread(dvc, "report", "support", "--since", "1h")
+    assert done.returncode == 0, done.stderr
+    [row] = [line for line in done.stdout.splitlines() if f" {REPORTED} " in line]
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    # received, open, overdue, answered in time, resolved share, median first answer
+    assert cells[1:6] == ["3", "1", "0", "67%", "50%"], done.stdout
+    assert cells[6].endswith(" h"), done.stdout
