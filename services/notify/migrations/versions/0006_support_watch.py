@@ -1,14 +1,14 @@
 """Support requests not answered yet: the deadline scan watches them beside reviews.
 
-Revision ID: 0005_support_watch
-Revises: 0004_attempts_in_doubt
+Revision ID: 0006_support_watch
+Revises: 0005_awaiting_unit
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_support_watch"
-down_revision = "0004_attempts_in_doubt"
+revision = "0006_support_watch"
+down_revision = "0005_awaiting_unit"
 branch_labels = None
 depends_on = None
 
