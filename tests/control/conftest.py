@@ -47,8 +47,11 @@ def pipeline(
     stack: Endpoints, ca_file: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Pipeline]:
     p = new_pipeline(stack, ca_file, tmp_path_factory)
-    p.start("registration", "registration", REGISTRATION_APPROVAL="auto")
-    p.start("vouchers", "vouchers")
-    p.start("control", "control")
-    yield p
-    p.stop_all()
+    try:
+        p.launch("registration", "registration", REGISTRATION_APPROVAL="auto")
+        p.launch("vouchers", "vouchers")
+        p.launch("control", "control")
+        p.wait_ready()
+        yield p
+    finally:
+        p.stop_all()

@@ -22,10 +22,13 @@ def controls(
 ) -> Iterator[Pipeline]:
     """Two control workers in one consumer group, fed directly on the control topic."""
     p = new_pipeline(stack, ca_file, tmp_path_factory)
-    p.start("control", "control")
-    p.start("control-2", "control")
-    yield p
-    p.stop_all()
+    try:
+        for name in ("control", "control-2"):
+            p.launch(name, "control")
+        p.wait_ready()
+        yield p
+    finally:
+        p.stop_all()
 
 
 async def _allocate(p: Pipeline, unit: UnitKit, amount: int, producer: Producer) -> None:
