@@ -28,6 +28,13 @@ def unit_code(value: str) -> str | None:
     return None
 
 
+def project(value: str) -> str | None:
+    """An investment project's code: a unit budget code whose first digit is 7 or 8."""
+    if value[:1] not in ("7", "8"):
+        return f"mã dự án {value} phải bắt đầu bằng 7 hoặc 8 (a project code starts with 7 or 8)"
+    return None
+
+
 def chapter(value: str) -> str | None:
     """Chương: 3 digits in 001–399 (central), 400–599 (province) or 800–989 (commune)."""
     if problem := _digits(value, 3, "chương"):

@@ -1,4 +1,5 @@
-"""The demo workload of `make run`: units register, budgets arrive, vouchers flow.
+"""The demo workload of `make run`: units register, budgets arrive, vouchers flow; then a
+project's investment capital (`demo_investment`).
 
 A realistic mix: mostly valid vouchers, some rejected at intake, returned for additions,
 refused by spending control, held for an officer (whom the demo plays, through the staff API),
@@ -38,6 +39,7 @@ from shared.contract import (
 )
 from shared.db import sync_url
 from shared.settings import TopicSettings
+from stack.demo_investment import run_scenario
 from testkit import CASH_ECONOMIC_CODES, Testbed, UnitKit, invalid_voucher
 
 OFFICES = {
@@ -107,6 +109,7 @@ class Summary:
     reviewed: int = 0
     kept_in_review: str | None = None
     seconds: float = 0.0
+    investment: Table | None = None
 
     def percentile(self, q: float) -> float:
         if not self.latencies:
@@ -200,6 +203,7 @@ class Demo:
         self.bed, self.at, self.console = bed, endpoints, console
         self.rng = random.Random(bed.seed)  # noqa: S311 - a workload mix, not a secret
         self.units: list[UnitKit] = []
+        self.project = bed.unit(treasury_code="0011", project=True)
 
     def _token(self, office: str, role: str = "controller") -> dict[str, str]:
         token = issue_staff_token(
@@ -229,7 +233,7 @@ class Demo:
         with psycopg.connect(dsn) as conn:
             row = conn.execute(
                 "SELECT count(*) FROM vouchers.unit_directory WHERE unit_code = ANY(%s)",
-                ([u.code for u in self.units],),
+                ([u.code for u in [*self.units, self.project]],),
             ).fetchone()
         return int(row[0]) if row else 0
 
@@ -253,7 +257,7 @@ class Demo:
             self.bed.unit(treasury_code=offices[i % len(offices)], budget_line_count=2)
             for i in range(units)
         ]
-        registrations = [(u.registration(), u.code) for u in self.units]
+        registrations = [(u.registration(), u.code) for u in [*self.units, self.project]]
         await self._send(producer, self.at.topics.registrations, registrations)
         ids = [r.payload["dossier_id"] for r, _ in registrations]
         if self.at.approval == "manual":
@@ -264,7 +268,8 @@ class Demo:
                 "registrations reaching review",
             )
             async with httpx.AsyncClient(base_url=self.at.registration_url) as http:
-                for (registration, _), unit in zip(registrations, self.units, strict=True):
+                registered = [*self.units, self.project]
+                for (registration, _), unit in zip(registrations, registered, strict=True):
                     answer = await http.post(
                         f"/registrations/{registration.payload['dossier_id']}/decision",
                         json={"decision": "approve"},
@@ -279,7 +284,7 @@ class Demo:
         )
         await _wait(
             self._directory_size,
-            len(self.units),
+            len(self.units) + 1,
             60,
             "units in the vouchers service's directory",
         )
@@ -443,6 +448,15 @@ class Demo:
             )
             self._bring_deadline_forward(summary.kept_in_review or "")
             summary.seconds = time.monotonic() - began
+            with self.console.status("Demo: a project is planned, advanced and paid…"):
+                summary.investment = await run_scenario(
+                    self.project,
+                    send=lambda topic, messages: self._send(producer, topic, messages),
+                    final=watch.final,
+                    topics=(self.at.topics.allocations, self.at.topics.vouchers),
+                    control_url=self.at.control_url,
+                    headers=self._token(self.project.treasury_code),
+                )
             summary.submitted = len(sent_at)
             summary.reviewed = len(decided)
             for dossier, sent in sent_at.items():

@@ -127,6 +127,8 @@ def run(console: Console) -> int:
             console.print(summary.table())
             for line in summary.lines():
                 console.print(line)
+            if summary.investment is not None:
+                console.print(summary.investment)
             left = asyncio.run(desk.leave_work(workload))
             console.print(
                 f"Left for the officers: {left['vouchers']} vouchers in review"

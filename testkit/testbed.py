@@ -66,10 +66,17 @@ class Testbed:
         deputies: bool = False,
         algorithm: Algorithm | None = None,
         budget_line_count: int = 2,
+        project: bool = False,
     ) -> UnitKit:
-        """A new unit with an account holder and a chief accountant (and their deputies)."""
+        """A new unit with an account holder and a chief accountant (and their deputies);
+        `project`: an investment project, whose code starts with 7."""
         rng = self.ids.rng
-        code = self.ids.reserve_unit_code(code) if code else self.ids.unit_code()
+        first_digit = "7" if project else "1"
+        code = (
+            self.ids.reserve_unit_code(code)
+            if code
+            else self.ids.unit_code(first_digit=first_digit)
+        )
         if chapter is None:
             low, high = CHAPTER_RANGES[rng.choice(tuple(CHAPTER_RANGES))]
             chapter = f"{rng.randint(low, high):03d}"

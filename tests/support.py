@@ -422,10 +422,11 @@ class Pipeline:
         return events[-1]
 
     async def send(self, envelope: Envelope, producer: Producer) -> None:
-        """A voucher or allocation envelope, to the topic its event type belongs to."""
+        """A voucher, investment request, allocation or capital plan envelope, to the topic
+        its event type belongs to."""
         topic = (
             self.ns.topics.allocations
-            if envelope.event_type == "allocation.recorded"
+            if envelope.event_type in ("allocation.recorded", "capital_plan.recorded")
             else self.ns.topics.vouchers
         )
         key = envelope.payload["unit_code"]

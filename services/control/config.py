@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.control.domain import ControlRules
+from services.control.investment import InvestmentRules
 from shared.settings import BaseServiceSettings
 
 
@@ -16,6 +17,19 @@ class ControlSettings(BaseServiceSettings):
     cash_allowed_items: str = "6000-6400"
     # Attachments each form needs, "FORM:kind|kind;FORM:kind", e.g. "C2-03/NS:invoice".
     required_attachments: str = "C2-03/NS:invoice"
+    # Investment capital: cumulative advances at most this % of the contract value; a
+    # guarantee above this advance; every advance recovered once accepted work reaches this %.
+    investment_advance_max_percent: int = 50
+    investment_guarantee_threshold_vnd: int = 1_000_000_000
+    investment_recovery_full_percent: int = 80
+
+    def investment_rules(self) -> InvestmentRules:
+        return InvestmentRules(
+            advance_max_percent=self.investment_advance_max_percent,
+            guarantee_threshold=self.investment_guarantee_threshold_vnd,
+            recovery_full_percent=self.investment_recovery_full_percent,
+            review_threshold=self.review_threshold_vnd,
+        )
 
     def rules(self) -> ControlRules:
         low, _, high = self.cash_allowed_items.partition("-")

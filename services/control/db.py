@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.control.domain import AdvanceState, ContractKey, LineKey, LineState
+from services.control.domain import AdvanceState, ContractKey, LineState
 from shared.contract.enums import Status
 from shared.directory import directory_table
 from shared.directory import office_of_unit as _office_in_directory
@@ -50,22 +50,27 @@ budget_lines = sa.Table(
     sa.CheckConstraint("committed >= 0", name="committed_not_negative"),
     sa.CheckConstraint("committed <= allocated", name="never_beyond_allocation"),
 )
-allocations = sa.Table(
-    "allocations",
-    metadata,
-    sa.Column("allocation_id", sa.Text(), primary_key=True),
-    sa.Column("unit_code", sa.Text(), nullable=False),
-    sa.Column("content_hash", sa.Text(), nullable=False),
-    sa.Column("status", sa.Text(), nullable=False),
-    # `sequence` is the status's; `last_sequence` the highest used, which each
-    # DUPLICATE_MODIFIED refusal advances.
-    sa.Column("sequence", sa.Integer(), nullable=False),
-    sa.Column("last_sequence", sa.Integer(), nullable=False),
-    sa.Column("reasons", JSONB(), nullable=False),
-    sa.Column("payload", JSONB(), nullable=False),
-    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("sequence <= last_sequence", name="allocations_status_sequence_used"),
-)
+
+
+def _record_columns(table: str, id_name: str) -> list[sa.Column[Any] | sa.CheckConstraint]:
+    """A record from the budget system (an allocation, a capital plan) and its outcome."""
+    return [
+        sa.Column(id_name, sa.Text(), primary_key=True),
+        sa.Column("unit_code", sa.Text(), nullable=False),
+        sa.Column("content_hash", sa.Text(), nullable=False),
+        sa.Column("status", sa.Text(), nullable=False),
+        # `sequence` is the status's; `last_sequence` the highest used, which each
+        # DUPLICATE_MODIFIED refusal advances.
+        sa.Column("sequence", sa.Integer(), nullable=False),
+        sa.Column("last_sequence", sa.Integer(), nullable=False),
+        sa.Column("reasons", JSONB(), nullable=False),
+        sa.Column("payload", JSONB(), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("sequence <= last_sequence", name=f"{table}_status_sequence_used"),
+    ]
+
+
+allocations = sa.Table("allocations", metadata, *_record_columns("allocations", "allocation_id"))
 vouchers = sa.Table(
     "vouchers",
     metadata,
@@ -81,6 +86,7 @@ vouchers = sa.Table(
     sa.Column("review_since", sa.DateTime(timezone=True)),
     sa.Column("decided_at", sa.DateTime(timezone=True)),
     sa.Column("decided_by", sa.Text()),
+    sa.Column("dossier_kind", sa.Text(), nullable=False, server_default="voucher"),
 )
 sa.Index(
     "vouchers_review_queue",
@@ -114,116 +120,139 @@ contracts = sa.Table(
     sa.Column("paid", sa.BigInteger(), nullable=False),
 )
 
+# Investment capital: plan lines (project, fiscal year, source), the plans recorded on them,
+# and each contract's position, under the same three guards as budget lines.
+PLAN_COLUMNS = ("unit_code", "fiscal_year", "source_code")
+capital_plan_lines = sa.Table(
+    "capital_plan_lines",
+    metadata,
+    sa.Column("unit_code", sa.Text(), primary_key=True),
+    sa.Column("fiscal_year", sa.Integer(), primary_key=True),
+    sa.Column("source_code", sa.Text(), primary_key=True),
+    sa.Column("allocated", sa.BigInteger(), nullable=False),
+    sa.Column("committed", sa.BigInteger(), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("committed >= 0", name="plan_committed_not_negative"),
+    sa.CheckConstraint("committed <= allocated", name="never_beyond_plan"),
+)
+capital_plans = sa.Table("capital_plans", metadata, *_record_columns("capital_plans", "plan_id"))
+contract_positions = sa.Table(
+    "contract_positions",
+    metadata,
+    sa.Column("unit_code", sa.Text(), primary_key=True),
+    sa.Column("contract_number", sa.Text(), primary_key=True),
+    sa.Column("value", sa.BigInteger(), nullable=False),
+    sa.Column("advanced", sa.BigInteger(), nullable=False),
+    sa.Column("recovered", sa.BigInteger(), nullable=False),
+    sa.Column("paid", sa.BigInteger(), nullable=False),
+    sa.Column("last_completed_value", sa.BigInteger(), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("paid >= 0 AND recovered >= 0", name="position_not_negative"),
+    sa.CheckConstraint("recovered <= advanced", name="recovered_within_advanced"),
+    sa.CheckConstraint("paid + advanced - recovered <= value", name="never_beyond_contract"),
+)
+
 
 class CommitmentRefused(Exception):
     """A conditional update found less room than the decision assumed: nothing is committed."""
 
 
-def _line_match(table: sa.Table, key: LineKey) -> sa.ColumnElement[bool]:
-    return sa.and_(*(table.c[name] == value for name, value in zip(LINE_COLUMNS, key, strict=True)))
-
-
-async def lock_lines(session: AsyncSession, keys: Iterable[LineKey]) -> dict[LineKey, LineState]:
+async def lock_lines(
+    session: AsyncSession,
+    keys: Iterable[Any],
+    *,
+    table: sa.Table = budget_lines,
+    columns: Sequence[str] = LINE_COLUMNS,
+) -> dict[Any, LineState]:
+    """The lines of `table` (budget lines, or capital plan lines) locked in key order."""
     wanted = sorted(set(keys))
     if not wanted:
         return {}
-    columns = [budget_lines.c[n] for n in LINE_COLUMNS]
+    key_columns = [table.c[n] for n in columns]
     rows = await session.execute(
-        sa.select(budget_lines)
-        .where(sa.tuple_(*columns).in_(wanted))
-        .order_by(*columns)
+        sa.select(table)
+        .where(sa.tuple_(*key_columns).in_(wanted))
+        .order_by(*key_columns)
         .with_for_update()
     )
     return {
-        (r.unit_code, r.fiscal_year, r.chapter, r.sector_code, r.source_code): LineState(
-            r.allocated, r.committed
-        )
-        for r in rows
+        tuple(getattr(r, n) for n in columns): LineState(r.allocated, r.committed) for r in rows
     }
 
 
-async def commit_amount(session: AsyncSession, key: LineKey, amount: int, now: dt.datetime) -> None:
-    """Add `amount` to the line's commitments only if the allocation still covers it."""
-    updated = await session.execute(
-        sa.update(budget_lines)
-        .where(
-            _line_match(budget_lines, key),
-            budget_lines.c.committed + amount <= budget_lines.c.allocated,
-        )
-        .values(committed=budget_lines.c.committed + amount, updated_at=now)
-        .returning(budget_lines.c.committed)
-    )
-    if updated.first() is None:
-        raise CommitmentRefused(f"line {key} cannot take {amount} more")
-
-
 async def commit_amounts(
-    session: AsyncSession, deltas: dict[LineKey, int], now: dt.datetime
+    session: AsyncSession,
+    deltas: dict[Any, int],
+    now: dt.datetime,
+    *,
+    table: sa.Table = budget_lines,
+    columns: Sequence[str] = LINE_COLUMNS,
 ) -> None:
-    """`commit_amount` for many lines in one statement: all of them, or nothing."""
+    """Add each amount to its line's commitments only if the allocation still covers it, in
+    one statement: all of them, or nothing."""
     if not deltas:
         return
-    if len(deltas) == 1:
-        [(key, amount)] = deltas.items()
-        await commit_amount(session, key, amount, now)
-        return
     incoming = sa.values(
-        sa.column("unit_code", sa.Text()),
-        sa.column("fiscal_year", sa.Integer()),
-        sa.column("chapter", sa.Text()),
-        sa.column("sector_code", sa.Text()),
-        sa.column("source_code", sa.Text()),
+        *(sa.column(n, table.c[n].type) for n in columns),
         sa.column("amount", sa.BigInteger()),
         name="incoming",
     ).data([(*key, amount) for key, amount in sorted(deltas.items())])
-    b = budget_lines
     updated = await session.execute(
-        sa.update(b)
+        sa.update(table)
         .where(
-            *(b.c[n] == incoming.c[n] for n in LINE_COLUMNS),
-            b.c.committed + incoming.c.amount <= b.c.allocated,
+            *(table.c[n] == incoming.c[n] for n in columns),
+            table.c.committed + incoming.c.amount <= table.c.allocated,
         )
-        .values(committed=b.c.committed + incoming.c.amount, updated_at=now)
-        .returning(b.c.unit_code)
+        .values(committed=table.c.committed + incoming.c.amount, updated_at=now)
+        .returning(table.c.unit_code)
     )
     if len(updated.all()) != len(deltas):
-        raise CommitmentRefused("a budget line cannot take what the batch commits to it")
+        raise CommitmentRefused("a line cannot take what the batch commits to it")
 
 
 async def change_allocation(
-    session: AsyncSession, key: LineKey, delta: int, now: dt.datetime
+    session: AsyncSession,
+    key: tuple[Any, ...],
+    delta: int,
+    now: dt.datetime,
+    *,
+    table: sa.Table = budget_lines,
+    columns: Sequence[str] = LINE_COLUMNS,
 ) -> LineState | None:
     """Add `delta` (negative for a reduction) to the allocation, never below what is
     committed; the line's new state, or None if a reduction would go below it."""
-    values = dict(zip(LINE_COLUMNS, key, strict=True))
+    values = dict(zip(columns, key, strict=True))
     if delta >= 0:
-        insert = pg_insert(budget_lines).values(
-            **values, allocated=delta, committed=0, updated_at=now
-        )
+        insert = pg_insert(table).values(**values, allocated=delta, committed=0, updated_at=now)
         stmt = insert.on_conflict_do_update(
-            index_elements=list(LINE_COLUMNS),
-            set_={"allocated": budget_lines.c.allocated + delta, "updated_at": now},
-        ).returning(budget_lines.c.allocated, budget_lines.c.committed)
+            index_elements=list(columns),
+            set_={"allocated": table.c.allocated + delta, "updated_at": now},
+        ).returning(table.c.allocated, table.c.committed)
         row = (await session.execute(stmt)).one()
         return LineState(row.allocated, row.committed)
     row2 = (
         await session.execute(
-            sa.update(budget_lines)
+            sa.update(table)
             .where(
-                _line_match(budget_lines, key),
-                budget_lines.c.allocated + delta >= budget_lines.c.committed,
+                *(table.c[n] == v for n, v in values.items()),
+                table.c.allocated + delta >= table.c.committed,
             )
-            .values(allocated=budget_lines.c.allocated + delta, updated_at=now)
-            .returning(budget_lines.c.allocated, budget_lines.c.committed)
+            .values(allocated=table.c.allocated + delta, updated_at=now)
+            .returning(table.c.allocated, table.c.committed)
         )
     ).first()
     return LineState(row2.allocated, row2.committed) if row2 else None
 
 
-async def line_state(session: AsyncSession, key: LineKey) -> LineState | None:
-    row = (
-        await session.execute(sa.select(budget_lines).where(_line_match(budget_lines, key)))
-    ).first()
+async def line_state(
+    session: AsyncSession,
+    key: tuple[Any, ...],
+    *,
+    table: sa.Table = budget_lines,
+    columns: Sequence[str] = LINE_COLUMNS,
+) -> LineState | None:
+    match = (table.c[n] == v for n, v in zip(columns, key, strict=True))
+    row = (await session.execute(sa.select(table).where(*match))).first()
     return LineState(row.allocated, row.committed) if row else None
 
 

@@ -11,7 +11,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from services.control import api, db, handlers
+from services.control import allocations, api, db, handlers
 from services.control.config import ControlSettings
 from services.control.metrics import ControlMetrics
 from shared.directory import directory_handler
@@ -49,6 +49,7 @@ def build(
     deps = handlers.Deps(
         topics=settings.topics,
         rules=settings.rules(),
+        investment_rules=settings.investment_rules(),
         clock=clock,
         new_id=new_id,
         observe_decision=metrics.observe_decision,
@@ -57,7 +58,7 @@ def build(
     )
     runtime.consume(settings.topics.units, directory_handler(db.directory), size=200)
     runtime.consume(
-        settings.topics.allocations, partial(handlers.handle_allocation, deps=deps), size=200
+        settings.topics.allocations, partial(allocations.handle_allocation, deps=deps), size=200
     )
     runtime.consume(
         settings.topics.control,
@@ -68,7 +69,8 @@ def build(
     return make_api(
         runtime,
         title="Control service",
-        description="Spending control against budget estimates, with officers' review.",
+        description="Spending control against budget estimates and capital plans, with "
+        "officers' review.",
         routers=[api.router(runtime, deps)],
     )
 

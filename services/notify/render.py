@@ -20,6 +20,10 @@ STATUS = {
 KIND = {
     "voucher": ("Chứng từ thanh toán", "payment voucher"),
     "registration": ("Đăng ký sử dụng dịch vụ công", "registration for the online service"),
+    "investment": (
+        "Đề nghị tạm ứng, thanh toán vốn đầu tư",
+        "advance or payment request of investment capital",
+    ),
 }
 SUBJECTS = {
     "notice": "[KBNN] Thông báo kết quả hồ sơ {dossier_id}: {status_vi} / "

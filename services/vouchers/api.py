@@ -32,7 +32,9 @@ class VoucherView(BaseModel):
     received_at: dt.datetime
     decided_at: dt.datetime | None
     decided_by: str | None
+    dossier_kind: str = "voucher"
     total_amount: int | None = None
+    """A voucher's `total_amount`, an investment request's `amount`."""
     history: list[dict[str, Any]] = Field(default_factory=list)
     # The voucher as submitted (lines, payee, attachments, signatures): detail only.
     voucher: dict[str, Any] | None = None
@@ -54,7 +56,7 @@ class OfficeDay(BaseModel):
 
 def _view(d: db.Dossier, history: list[dict[str, Any]] | None = None) -> VoucherView:
     fields = {k: v for k, v in d.__dict__.items() if k not in {"payload", "content_hash"}}
-    total = d.payload.get("total_amount")
+    total = d.payload.get("amount" if d.dossier_kind == "investment" else "total_amount")
     return VoucherView(
         **fields, total_amount=total if isinstance(total, int) else None, history=history or []
     )

@@ -39,6 +39,7 @@ dossiers = sa.Table(
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("decided_at", sa.DateTime(timezone=True)),
     sa.Column("decided_by", sa.Text()),
+    sa.Column("dossier_kind", sa.Text(), nullable=False, server_default="voucher"),
     sa.CheckConstraint("sequence <= last_sequence", name="dossiers_status_sequence_used"),
 )
 sa.Index("dossiers_unit", dossiers.c.unit_code, dossiers.c.received_at)
@@ -76,6 +77,8 @@ class Dossier:
     received_at: dt.datetime
     decided_at: dt.datetime | None
     decided_by: str | None
+    dossier_kind: str = "voucher"
+    """`voucher`, or `investment` for an `investment.submitted` request."""
 
     @property
     def terminal(self) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from shared import codes
-from shared.contract import Reason, ReasonCode, SignerRole, VoucherSubmitted
+from shared.contract import InvestmentSubmitted, Reason, ReasonCode, SignerRole, VoucherSubmitted
 from shared.contract.deadlines import receipt_date
 from shared.contract.directory import DirectoryEntry
 from shared.contract.enums import PaymentMethod
@@ -49,7 +49,9 @@ def open_fiscal_years(received_at: dt.datetime, rules: IntakeRules) -> set[int]:
     return years
 
 
-def _unit_reasons(v: VoucherSubmitted, entry: DirectoryEntry | None) -> list[Reason]:
+def unit_reasons(
+    v: VoucherSubmitted | InvestmentSubmitted, entry: DirectoryEntry | None
+) -> list[Reason]:
     if entry is None or entry.status == "closed":
         return [
             problem(
@@ -159,8 +161,8 @@ def _payment_reasons(v: VoucherSubmitted) -> list[Reason]:
     return []
 
 
-def _signature_reasons(
-    v: VoucherSubmitted, findings: Mapping[int, SignatureFinding]
+def signature_reasons(
+    v: VoucherSubmitted | InvestmentSubmitted, findings: Mapping[int, SignatureFinding]
 ) -> list[Reason]:
     reasons = []
     sides = {"chief": False, "holder": False}
@@ -211,14 +213,20 @@ def check(
     rules: IntakeRules,
 ) -> list[Reason]:
     """Every reason to reject `v` at intake; empty when it goes on to spending control."""
-    reasons = _code_reasons(v) + _unit_reasons(v, entry) + _amount_reasons(v)
-    reasons += _payment_reasons(v) + _signature_reasons(v, findings)
-    if v.fiscal_year not in open_fiscal_years(received_at, rules):
-        reasons.append(
-            problem(
-                ReasonCode.FISCAL_YEAR_CLOSED,
-                "fiscal_year",
-                f"Năm ngân sách {v.fiscal_year} không còn/chưa mở (fiscal year not open)",
-            )
+    reasons = _code_reasons(v) + unit_reasons(v, entry) + _amount_reasons(v)
+    reasons += _payment_reasons(v) + signature_reasons(v, findings)
+    return reasons + fiscal_year_reasons(v, received_at, rules)
+
+
+def fiscal_year_reasons(
+    v: VoucherSubmitted | InvestmentSubmitted, received_at: dt.datetime, rules: IntakeRules
+) -> list[Reason]:
+    if v.fiscal_year in open_fiscal_years(received_at, rules):
+        return []
+    return [
+        problem(
+            ReasonCode.FISCAL_YEAR_CLOSED,
+            "fiscal_year",
+            f"Năm ngân sách {v.fiscal_year} không còn/chưa mở (fiscal year not open)",
         )
-    return reasons
+    ]

@@ -15,11 +15,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers import db, domain
+from services.vouchers import db, domain, investment
 from services.vouchers.signatures import CertificateChecker, findings_for
 from shared.consumer import Incoming, Item
 from shared.contract import (
     Envelope,
+    InvestmentSubmitted,
     PayloadRejectedError,
     Reason,
     ReasonCode,
@@ -29,9 +30,9 @@ from shared.contract import (
     parse_payload,
 )
 from shared.contract.bounds import pruned, readable_code, readable_id, unreadable_id
-from shared.contract.deadlines import WorkingCalendar, voucher_deadline
+from shared.contract.deadlines import WorkingCalendar, investment_deadline, voucher_deadline
 from shared.contract.directory import DirectoryEntry
-from shared.contract.enums import DossierKind, Status
+from shared.contract.enums import DossierKind, EventType, Status
 from shared.contract.internal import VOUCHER_RECEIVED, VoucherDecided, VoucherReceived
 from shared.directory import load_entries
 from shared.messaging import Outgoing, dead_letter
@@ -62,8 +63,13 @@ class _Submission:
     dossier_id: str
     unit_code: str
     content_hash: str
-    voucher: VoucherSubmitted | None
+    voucher: VoucherSubmitted | InvestmentSubmitted | None
     rejected_for: list[Reason] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        investment = self.envelope.event_type == EventType.INVESTMENT_SUBMITTED
+        return DossierKind.INVESTMENT if investment else DossierKind.VOUCHER
 
 
 def _status(deps: Deps, d: db.Dossier, now: dt.datetime) -> Outgoing:
@@ -73,7 +79,7 @@ def _status(deps: Deps, d: db.Dossier, now: dt.datetime) -> Outgoing:
         event_id=deps.new_id(),
         occurred_at=now,
         dossier_id=d.dossier_id,
-        dossier_kind=DossierKind.VOUCHER,
+        dossier_kind=DossierKind(d.dossier_kind),
         unit_code=d.unit_code,
         status=Status(d.status),
         sequence=d.sequence,
@@ -103,6 +109,7 @@ def _to_control(deps: Deps, d: db.Dossier, now: dt.datetime) -> Outgoing:
         received_at=d.received_at,
         deadline=d.deadline,
         voucher=d.payload,
+        dossier_kind="investment" if d.dossier_kind == DossierKind.INVESTMENT else "voucher",
     )
     envelope = make_envelope(
         handed.model_dump(mode="json"),
@@ -128,13 +135,17 @@ def _read(deps: Deps, items: Sequence[Item]) -> tuple[list[_Submission], list[Ou
                     source_topic=message.topic,
                     key=message.key,
                     raw=message.value or b"",
-                    error="voucher.submitted: "
+                    error=f"{envelope.event_type}: "
                     + unreadable_id("dossier_id", raw.get("dossier_id")),
                 )
             )
             continue
         try:
-            voucher: VoucherSubmitted | None = parse_payload(envelope, VoucherSubmitted)
+            voucher: VoucherSubmitted | InvestmentSubmitted | None
+            if envelope.event_type == EventType.INVESTMENT_SUBMITTED:
+                voucher = parse_payload(envelope, InvestmentSubmitted)
+            else:
+                voucher = parse_payload(envelope, VoucherSubmitted)
             rejected: list[Reason] = []
         except PayloadRejectedError as err:
             voucher, rejected = None, rejection_reasons(err)
@@ -164,15 +175,27 @@ def _check_all(
             continue
         entry = entries.get(s.unit_code)
         findings = findings_for(s.voucher, s.envelope.payload, entry, deps.checker)
-        s.rejected_for = domain.check(
-            s.voucher, entry=entry, findings=findings, received_at=now, rules=deps.rules
-        )
+        if isinstance(s.voucher, InvestmentSubmitted):
+            s.rejected_for = investment.check(
+                s.voucher, entry=entry, findings=findings, received_at=now, rules=deps.rules
+            )
+        else:
+            s.rejected_for = domain.check(
+                s.voucher, entry=entry, findings=findings, received_at=now, rules=deps.rules
+            )
+
+
+def _deadline(deps: Deps, s: _Submission, now: dt.datetime) -> dt.datetime:
+    if isinstance(s.voucher, InvestmentSubmitted):
+        return investment_deadline(now, advance=s.voucher.is_advance, calendar=deps.calendar)
+    return voucher_deadline(now, calendar=deps.calendar)
 
 
 async def handle_submissions(
     session: AsyncSession, items: Sequence[Item], *, deps: Deps
 ) -> list[Outgoing]:
-    """`voucher.submitted` messages: record each dossier and its intake outcome."""
+    """`voucher.submitted` and `investment.submitted` messages: record each dossier and its
+    intake outcome."""
     now = deps.clock()
     submissions, out = _read(deps, items)
     known = await db.lock_dossiers(session, [s.dossier_id for s in submissions])
@@ -199,11 +222,12 @@ async def handle_submissions(
             content_hash=s.content_hash,
             payload=s.envelope.payload if s.voucher is not None else pruned(s.envelope.payload),
             reasons=reasons_json(s.rejected_for),
-            deadline=voucher_deadline(now, calendar=deps.calendar) if received else None,
+            deadline=_deadline(deps, s, now) if received else None,
             submitted_at=dt.datetime.fromtimestamp(s.message.timestamp, dt.UTC),
             received_at=now,
             decided_at=None if received else now,
             decided_by=None if received else "system",
+            dossier_kind=s.kind,
         )
         inserted[d.dossier_id] = d
         history.append(_history(d, now))

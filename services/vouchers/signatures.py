@@ -14,7 +14,7 @@ from typing import Any
 from cryptography import x509
 
 from services.vouchers.domain import CHIEF_SIDE, HOLDER_SIDE, SignatureFinding
-from shared.contract import VoucherSubmitted
+from shared.contract import InvestmentSubmitted, VoucherSubmitted
 from shared.contract.directory import DirectoryEntry
 from shared.signing import (
     TrustStore,
@@ -58,7 +58,7 @@ class CertificateChecker:
 
 
 def findings_for(
-    voucher: VoucherSubmitted,
+    voucher: VoucherSubmitted | InvestmentSubmitted,
     raw_payload: Mapping[str, Any],
     entry: DirectoryEntry | None,
     checker: CertificateChecker,

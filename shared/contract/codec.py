@@ -27,6 +27,8 @@ from shared.contract.enums import EventType
 from shared.contract.envelope import Envelope
 from shared.contract.payloads import (
     AllocationRecorded,
+    CapitalPlanRecorded,
+    InvestmentSubmitted,
     Payload,
     RegistrationSubmitted,
     StatusChanged,
@@ -42,9 +44,19 @@ EVENT_TYPES: Final[Mapping[str, type[Payload]]] = {
     EventType.ALLOCATION_RECORDED: AllocationRecorded,
     EventType.VOUCHER_SUBMITTED: VoucherSubmitted,
     EventType.STATUS_CHANGED: StatusChanged,
+    EventType.CAPITAL_PLAN_RECORDED: CapitalPlanRecorded,
+    EventType.INVESTMENT_SUBMITTED: InvestmentSubmitted,
 }
 
-P = TypeVar("P", RegistrationSubmitted, AllocationRecorded, VoucherSubmitted, StatusChanged)
+P = TypeVar(
+    "P",
+    RegistrationSubmitted,
+    AllocationRecorded,
+    VoucherSubmitted,
+    StatusChanged,
+    CapitalPlanRecorded,
+    InvestmentSubmitted,
+)
 
 
 class ContractError(Exception):

@@ -152,3 +152,11 @@ def voucher_deadline(received_at: datetime, *, calendar: WorkingCalendar) -> dat
 def registration_deadline(received_at: datetime, *, calendar: WorkingCalendar) -> datetime:
     """Deadline for a unit's account and signature registration: 1 working day."""
     return deadline(received_at, working_days=1, calendar=calendar)
+
+
+def investment_deadline(
+    received_at: datetime, *, advance: bool, calendar: WorkingCalendar
+) -> datetime:
+    """Deadline for an investment request (Decree 254/2025): an advance 1 working day, a
+    payment 2; the year-end extension of vouchers does not apply."""
+    return deadline(received_at, working_days=1 if advance else 2, calendar=calendar)

@@ -14,6 +14,9 @@ class EventType(StrEnum):
     ALLOCATION_RECORDED = "allocation.recorded"
     VOUCHER_SUBMITTED = "voucher.submitted"
     STATUS_CHANGED = "status.changed"
+    # Investment capital (§14).
+    CAPITAL_PLAN_RECORDED = "capital_plan.recorded"
+    INVESTMENT_SUBMITTED = "investment.submitted"
 
 
 class RequestType(StrEnum):
@@ -52,6 +55,12 @@ class AttachmentKind(StrEnum):
     INVOICE = "invoice"
     PAYEE_LIST = "payee_list"
     OTHER = "other"
+    GUARANTEE = "guarantee"
+
+
+class InvestmentRequestType(StrEnum):
+    ADVANCE = "advance"
+    PAYMENT = "payment"
 
 
 class AllocationKind(StrEnum):
@@ -78,3 +87,5 @@ class DossierKind(StrEnum):
     VOUCHER = "voucher"
     REGISTRATION = "registration"
     ALLOCATION = "allocation"
+    INVESTMENT = "investment"
+    CAPITAL_PLAN = "capital_plan"

@@ -29,6 +29,8 @@ class VoucherReceived(BaseModel):
     deadline: dt.datetime
     voucher: dict[str, Any]
     """The payload as the unit signed it."""
+    dossier_kind: Literal["voucher", "investment"] = "voucher"
+    """`investment`: `voucher` is an `investment.submitted` payload."""
 
 
 class VoucherDecided(BaseModel):

@@ -1,4 +1,4 @@
-"""Payload models of the four event types (docs/contract.md §3–§4).
+"""Payload models of the event types (docs/contract.md §3–§4, §14).
 
 Members are declared in the contract's order so that dumps read like its examples. Every
 member read from a sender has a bound (`shared.contract.bounds`); what the services write
@@ -38,6 +38,7 @@ from shared.contract.enums import (
     DossierKind,
     EventType,
     Form,
+    InvestmentRequestType,
     PaymentMethod,
     RequestType,
     SignerRole,
@@ -160,6 +161,62 @@ class VoucherSubmitted(ContractModel):
     signatures: Annotated[tuple[Signature, ...], Field(max_length=bounds.MAX_SIGNATURES)] = ()
 
 
+class CapitalPlanRecorded(ContractModel):
+    """A project's capital plan line (project, fiscal year, source) changes (§14.1)."""
+
+    EVENT_TYPE: ClassVar[EventType] = EventType.CAPITAL_PLAN_RECORDED
+
+    plan_id: DossierId
+    unit_code: Code
+    fiscal_year: FiscalYear
+    source_code: Code
+    kind: AllocationKind
+    amount: Amount
+
+
+class InvestmentSubmitted(ContractModel):
+    """An advance or a payment to a contractor of a public-investment project (§14.2).
+
+    `supersedes_dossier_id` is added, as for vouchers: the dossier that completes one returned
+    for additions."""
+
+    EVENT_TYPE: ClassVar[EventType] = EventType.INVESTMENT_SUBMITTED
+
+    dossier_id: DossierId
+    request_type: InvestmentRequestType
+    voucher_no: Code
+    voucher_date: IsoDate
+    fiscal_year: FiscalYear
+    unit_code: Code
+    treasury_code: Code
+    account_no: Number
+    chapter: Code
+    sector_code: Code
+    source_code: Code
+    contract: Contract | None = None
+    completed_value: Amount | None = None
+    amount: Amount
+    advance_recovery: Amount | None = None
+    supersedes_dossier_id: DossierId | None = None
+    payee: Payee | None = None
+    attachments: Annotated[tuple[Attachment, ...], Field(max_length=bounds.MAX_ATTACHMENTS)] = ()
+    signatures: Annotated[tuple[Signature, ...], Field(max_length=bounds.MAX_SIGNATURES)] = ()
+
+    @property
+    def is_advance(self) -> bool:
+        return self.request_type is InvestmentRequestType.ADVANCE
+
+    @property
+    def recovery(self) -> int:
+        """The part of earlier advances recovered (always 0 for an advance)."""
+        return 0 if self.is_advance else (self.advance_recovery or 0)
+
+    @property
+    def plan_amount(self) -> int:
+        """The money that leaves the plan line: `amount`, less the recovery for a payment."""
+        return self.amount - self.recovery
+
+
 class Reason(ContractModel):
     """`code` is a string, not `ReasonCode`: officers' reasons and future codes are allowed."""
 
@@ -181,4 +238,11 @@ class StatusChanged(ContractModel):
     decided_by: Text | None = None
 
 
-Payload = RegistrationSubmitted | AllocationRecorded | VoucherSubmitted | StatusChanged
+Payload = (
+    RegistrationSubmitted
+    | AllocationRecorded
+    | VoucherSubmitted
+    | StatusChanged
+    | CapitalPlanRecorded
+    | InvestmentSubmitted
+)

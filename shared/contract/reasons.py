@@ -37,6 +37,12 @@ class ReasonCode(StrEnum):
     CASH_NOT_ALLOWED = "CASH_NOT_ALLOWED"
     ADVANCE_NOT_FOUND = "ADVANCE_NOT_FOUND"
     ADVANCE_EXCEEDED = "ADVANCE_EXCEEDED"
+    # Investment capital (§14): the dossier is `refused`.
+    ADVANCE_LIMIT_EXCEEDED = "ADVANCE_LIMIT_EXCEEDED"
+    COMPLETED_VALUE_EXCEEDED = "COMPLETED_VALUE_EXCEEDED"
+    ADVANCE_RECOVERY_INSUFFICIENT = "ADVANCE_RECOVERY_INSUFFICIENT"
+    CAPITAL_PLAN_EXCEEDED = "CAPITAL_PLAN_EXCEEDED"
+    CAPITAL_PLAN_UNKNOWN = "CAPITAL_PLAN_UNKNOWN"
     # Allocations (§3): a reduction below what is committed is `refused`.
     ALLOCATION_BELOW_COMMITTED = "ALLOCATION_BELOW_COMMITTED"
     # Registrations (added): a `new` one lacks a required signer, or the unit already exists.
@@ -78,6 +84,11 @@ REFUSAL_REASONS: Final = frozenset(
         ReasonCode.ADVANCE_NOT_FOUND,
         ReasonCode.ADVANCE_EXCEEDED,
         ReasonCode.ALLOCATION_BELOW_COMMITTED,
+        ReasonCode.ADVANCE_LIMIT_EXCEEDED,
+        ReasonCode.COMPLETED_VALUE_EXCEEDED,
+        ReasonCode.ADVANCE_RECOVERY_INSUFFICIENT,
+        ReasonCode.CAPITAL_PLAN_EXCEEDED,
+        ReasonCode.CAPITAL_PLAN_UNKNOWN,
     }
 )
 # Added to the contract (it grows only by adding): why a registration is rejected beyond §5.

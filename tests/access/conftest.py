@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from stack.runner import Endpoints
-from testkit import Testbed, UnitKit
+from testkit import Testbed, UnitKit, new_contract
+from testkit.investment import capital_plan, investment_request
 from tests.support import Pipeline, Producer, TopicLog, new_pipeline, poll
 
 OFFICE, OTHER = "0011", "0012"
@@ -26,6 +27,7 @@ class Office0011:
     unit: UnitKit
     registration_id: str
     voucher_id: str
+    contract_number: str
     delivery_id: int
     secrets: tuple[str, ...]
 
@@ -38,6 +40,9 @@ class Office0011:
             "delivery_id": str(self.delivery_id),
             "treasury_code": OFFICE,
             "fiscal_year": str(dt.date.today().year),
+            # The contract number of `/contracts/{unit_code}/{number}`, reached through the
+            # office of its project.
+            "number": self.contract_number,
         }
 
 
@@ -78,7 +83,8 @@ async def office_0011(services_0011: Pipeline, bed: Testbed) -> Office0011:
 
 
 async def _populate(p: Pipeline, bed: Testbed) -> Office0011:
-    unit = bed.unit(treasury_code=OFFICE)
+    # An investment project: it also submits vouchers, and it has a contract.
+    unit = bed.unit(treasury_code=OFFICE, project=True)
     async with (
         Producer(p.stack.kafka_bootstrap_servers) as producer,
         TopicLog(p.stack.kafka_bootstrap_servers, p.ns.topics.status) as status,
@@ -97,6 +103,11 @@ async def _populate(p: Pipeline, bed: Testbed) -> Office0011:
         await p.send(voucher, producer)
         voucher_id = voucher.payload["dossier_id"]
         await status.statuses(voucher_id, {"approved"}, within=60)
+        contract = new_contract(unit, value=1_000_000_000, on=dt.date.today())
+        await p.send(capital_plan(unit, source_code="14", amount=500_000_000), producer)
+        advance = investment_request(unit, "advance", contract=contract, amount=100_000_000)
+        await p.send(advance, producer)
+        await status.statuses(advance.payload["dossier_id"], {"approved"}, within=60)
 
     def deliveries() -> list[tuple[int, str]]:
         return [
@@ -123,6 +134,7 @@ async def _populate(p: Pipeline, bed: Testbed) -> Office0011:
         unit=unit,
         registration_id=str(registration_id),
         voucher_id=voucher_id,
+        contract_number=contract.number,
         delivery_id=found[0][0],
         secrets=(unit.name, *(recipient for _, recipient in found)),
     )

@@ -12,7 +12,9 @@ from pydantic import BaseModel
 
 from shared.contract import (
     AllocationRecorded,
+    CapitalPlanRecorded,
     Envelope,
+    InvestmentSubmitted,
     RegistrationSubmitted,
     StatusChanged,
     VoucherSubmitted,
@@ -24,10 +26,12 @@ CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "contract.md"
 # Each example is recognised by a member only it has.
 MODELS: dict[str, type[BaseModel]] = {
     "event_id": Envelope,
-    "request_type": RegistrationSubmitted,
+    "signers": RegistrationSubmitted,
     "allocation_id": AllocationRecorded,
     "form": VoucherSubmitted,
     "sequence": StatusChanged,
+    "plan_id": CapitalPlanRecorded,
+    "completed_value": InvestmentSubmitted,
 }
 
 

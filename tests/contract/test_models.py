@@ -303,7 +303,7 @@ def test_make_envelope_takes_the_event_type_from_the_payload_model() -> None:
 
 
 def test_every_reason_code_of_the_contract_is_listed() -> None:
-    # docs/contract.md §5 and §3.2 (allocations), as written there.
+    # docs/contract.md §5, §3.2 (allocations) and §14 (investment capital), as written there.
     named = [
         "MALFORMED",
         "SCHEMA_VERSION_UNSUPPORTED",
@@ -329,6 +329,11 @@ def test_every_reason_code_of_the_contract_is_listed() -> None:
         "ADVANCE_NOT_FOUND",
         "ADVANCE_EXCEEDED",
         "ALLOCATION_BELOW_COMMITTED",
+        "ADVANCE_LIMIT_EXCEEDED",
+        "COMPLETED_VALUE_EXCEEDED",
+        "ADVANCE_RECOVERY_INSUFFICIENT",
+        "CAPITAL_PLAN_EXCEEDED",
+        "CAPITAL_PLAN_UNKNOWN",
     ]
     assert set(named) <= {code.value for code in ReasonCode}
     added = {code.value for code in ReasonCode} - set(named)

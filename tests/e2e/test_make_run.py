@@ -203,3 +203,18 @@ def test_ctrl_c_stops_every_process_it_started(running: Any) -> None:
 
     wait_sync(left, lambda found: found == [], what="no process of the stack left", within=30)
     assert "Stopped." in output.read_text()
+
+
+def test_the_demo_shows_a_project_paid_and_each_investment_refusal(running: Any) -> None:
+    _, output, _ = running
+    printed = output.read_text()
+    assert "investment capital of project" in printed, printed
+    for code in (
+        "ADVANCE_LIMIT_EXCEEDED",
+        "COMPLETED_VALUE_EXCEEDED",
+        "ADVANCE_RECOVERY_INSUFFICIENT",
+        "CAPITAL_PLAN_EXCEEDED",
+        "CAPITAL_PLAN_UNKNOWN",
+    ):
+        assert code in printed, code
+    assert "open_advance 0, paid 1500000000" in " ".join(printed.split()), printed

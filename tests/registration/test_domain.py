@@ -395,3 +395,12 @@ def test_suspending_and_reinstating_move_the_version_on(status: str) -> None:
     later = NOW + dt.timedelta(hours=1)
     entry = set_status(_entry(version=3), status, now=later)
     assert (entry.status, entry.version, entry.updated_at) == (status, 4, later)
+
+
+@pytest.mark.parametrize("code", ["7012345", "8012345"])
+def test_an_investment_project_registers_like_a_unit(code: str) -> None:
+    project = BED.unit(code=code, treasury_code="0011", chapter="422", project=True)
+    raw = project.registration().payload
+    reg = RegistrationSubmitted.model_validate(raw)
+    assert check(reg, raw, existing=None, trust=TRUST, now=NOW) == []
+    assert apply(reg, None, now=NOW).unit_code == code

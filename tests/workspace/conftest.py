@@ -43,8 +43,9 @@ class Desk:
     producer: Producer
     status: TopicLog
 
-    async def register(self, unit: UnitKit, *, approve: bool = True) -> str:
-        """Submit `unit`'s registration; approve it through the API unless told not to."""
+    async def register(self, unit: UnitKit, *, approve: bool = True, budget: bool = True) -> str:
+        """Submit `unit`'s registration; approve it through the API unless told not to, and
+        allocate its budget unless told not to (an investment project has a capital plan)."""
         registration = unit.registration()
         dossier_id: str = registration.payload["dossier_id"]
         await self.producer.send(self.pipeline.ns.topics.registrations, registration, unit.code)
@@ -58,13 +59,20 @@ class Desk:
                 )
             answer.raise_for_status()
             await self.status.statuses(dossier_id, {"approved"})
-            await self.ready(unit)
+            if budget:
+                await self.ready(unit)
+            else:
+                await self.known(unit)
         return dossier_id
 
     async def ready(self, unit: UnitKit, amount: int = 9_000_000_000) -> None:
         """Once registered: its budget allocated, and the unit known to the vouchers service."""
         for allocation in unit.allocations(amount=amount):
             await self.pipeline.allocate(allocation, self.status, self.producer)
+        await self.known(unit)
+
+    async def known(self, unit: UnitKit) -> None:
+        """Wait until the vouchers service knows `unit`."""
         await poll(
             lambda: self.pipeline.directory_version(unit.code),
             lambda version: version > 0,
