@@ -5,6 +5,8 @@ within two hours so that its staff's deadline warning is seen."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -14,7 +16,6 @@ import psycopg
 from rich.table import Table
 
 from shared.contract import Envelope
-from stack.demo_watch import wait_for
 from testkit import UnitKit
 from testkit.support import support_request
 
@@ -48,6 +49,14 @@ def requests(units: Sequence[UnitKit], count: int, dossier: str | None) -> list[
         named = dossier if i == 0 else None
         made.append(support_request(unit, category=category, dossier_id=named))
     return made
+
+
+async def wait_for(done: Callable[[], bool], within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not done():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"demo: {what} did not happen within {within:.0f} s")
+        await asyncio.sleep(0.2)
 
 
 def _due_soon(dsn: str, request_id: str) -> None:
