@@ -333,4 +333,13 @@ def load_trust_store(path: Path | None) -> TrustStore:
 
 def serve(api: FastAPI, *, port: int, host: str) -> None:
     """Serve until SIGINT/SIGTERM; logging stays as `configure_logging` set it."""
-    uvicorn.run(api, host=host, port=port, log_config=None, access_log=False, lifespan="on")
+    uvicorn.run(
+        api,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        # libuv's loop: socket writes (Kafka, PostgreSQL, SMTP) cost less CPU than asyncio's.
+        loop="uvloop",
+    )
