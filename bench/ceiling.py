@@ -2,7 +2,8 @@
 
 Two layers, each in a child process of its own: plain aiokafka consumers and producer
 (`bench.passthrough`), and the services' Faust consumer with their producer
-(`bench.passthrough_faust`). The pipeline's rate against each shows the cost of each layer.
+(`bench.passthrough_faust`), on the services' event loop (uvloop) and on asyncio's. The
+pipeline's rate against each shows the cost of each layer.
 """
 
 from __future__ import annotations
@@ -19,17 +20,22 @@ from stack import kafka
 
 # A voucher crosses four topics: vouchers, control, decisions, status.
 HOPS = 4
-LAYERS = {"aiokafka": "bench.passthrough", "faust": "bench.passthrough_faust"}
+LAYERS = {
+    "aiokafka": ["bench.passthrough"],
+    # The services' consumer on their event loop, and on asyncio's: what uvloop buys.
+    "faust": ["bench.passthrough_faust", "uvloop"],
+    "faust on asyncio's loop": ["bench.passthrough_faust", "asyncio"],
+}
 
 
 async def ceiling(bootstrap: str, messages: list[tuple[str, str, bytes]], layer: str) -> float:
     """Messages per second through HOPS topics, forwarded by the pass-through of `layer`."""
     run = uuid.uuid4().hex[:6]
-    topics = [f"bench.{layer}.{run}.hop{i}" for i in range(HOPS)]
+    topics = [f"bench.{layer.split()[0]}.{run}.hop{i}" for i in range(HOPS)]
     await kafka.ensure_topics(bootstrap, topics, set(), partitions=12, replication=1)
     # A long-lived child, stopped at the end of this phase; nothing waits on it here.
     forward = subprocess.Popen(  # noqa: ASYNC220
-        [sys.executable, "-m", LAYERS[layer], bootstrap, *topics]
+        [sys.executable, "-m", *LAYERS[layer], bootstrap, *topics]
     )
     try:
         consumer = AIOKafkaConsumer(

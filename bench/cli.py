@@ -30,11 +30,18 @@ def main(
     profile: Annotated[
         bool, typer.Option(envvar="BENCH_PROFILE", help="py-spy the services in the fast phase.")
     ] = True,
+    population: Annotated[
+        str,
+        typer.Option(
+            envvar="BENCH_POPULATION",
+            help="small, or full: a second fast phase with 120,000 units and 640,000 lines.",
+        ),
+    ] = "small",
     out: Annotated[Path, typer.Option(help="Where results go.")] = Path("bench/out"),
 ) -> None:
     """Run the whole benchmark on a stack of its own and write the results."""
     rates_list = [int(r) for r in rates.split(",") if r]
-    results = run(console, Options(size, rates_list, seconds, out, profile))
+    results = run(console, Options(size, rates_list, seconds, out, profile, population))
     results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores"
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2))

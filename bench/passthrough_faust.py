@@ -1,7 +1,8 @@
 """The Faust transport ceiling: the services' own consumer and producer, and no work between.
 
-`python -m bench.passthrough_faust <bootstrap> <topic0> … <topicN>` forwards topic i to topic
-i+1 as a service would: a Faust app made by `shared.faust_app` (the services' settings),
+`python -m bench.passthrough_faust <loop> <bootstrap> <topic0> … <topicN>` forwards topic i to
+topic i+1 as a service would: on the services' event loop (`uvloop`) or asyncio's own
+(`asyncio`), a Faust app made by `shared.faust_app` (the services' settings),
 one agent per hop taking batches with `take_events` (the services' batch size and window),
 each batch sent through the services' producer and acknowledged once the broker has it.
 """
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import uvloop
 from faust.contrib.asgi import faust_app_running
 
 from shared.faust_app import make_faust_app
@@ -54,4 +56,5 @@ async def main(bootstrap: str, topics: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2:]))
+    loop, bootstrap, *names = sys.argv[1:]
+    (uvloop.run if loop == "uvloop" else asyncio.run)(main(bootstrap, names))

@@ -23,11 +23,15 @@ def phases(r: dict[str, Any]) -> list[str]:
         "| phase | offered | vouchers | throughput | p50 | p95 | p99 | max |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for p in [*r["fixed_rates"], r["as_fast_as_possible"]]:
+    rows = [*r["fixed_rates"], r["as_fast_as_possible"]]
+    rows += [r["full_population"]] if "full_population" in r else []
+    for p in rows:
         lat = p["latency_seconds"]
         offered = f"{p['offered_per_second']}/s" if p["offered_per_second"] else "max"
+        name = "fixed" if p["offered_per_second"] else "as fast as possible"
+        name += f", {p['units']:,} units" if "units" in p else ""
         lines.append(
-            f"| {'fixed' if p['offered_per_second'] else 'as fast as possible'} | "
+            f"| {name} | "
             f"{offered} | {p['finished']}/{p['vouchers']} | "
             f"{p['throughput_per_second']:.0f}/s | {_ms(lat['p50'])} | "
             f"{_ms(lat['p95'])} | {_ms(lat['p99'])} | {_ms(lat['max'])} |"
@@ -63,6 +67,17 @@ def cpu(r: dict[str, Any]) -> list[str]:
         f"{c['wall_seconds']:.1f} s; the machine as a whole (anyone's processes) was "
         f"{c['machine_busy_share'] * 100:.0f}% busy.",
     ]
+    return lines
+
+
+def population(r: dict[str, Any]) -> list[str]:
+    if "peak_rss_mib_full" not in r:
+        return []
+    units = r["full_population"]["units"]
+    lines = ["", f"| service | peak RSS, {r['units']} units | peak RSS, {units:,} units |"]
+    lines.append("|---|---|---|")
+    for name, full in r["peak_rss_mib_full"].items():
+        lines.append(f"| {name} | {r['peak_rss_mib'].get(name, 0):.0f} MiB | {full:.0f} MiB |")
     return lines
 
 
@@ -125,7 +140,7 @@ def _frame(row: tuple[str, float] | None) -> str:
 
 
 def markdown(r: dict[str, Any]) -> str:
-    return "\n".join([*phases(r), *cpu(r), *latency(r), *profiles(r)]) + "\n"
+    return "\n".join([*phases(r), *cpu(r), *population(r), *latency(r), *profiles(r)]) + "\n"
 
 
 def plot(r: dict[str, Any], path: Path) -> None:

@@ -20,10 +20,10 @@ from rich.console import Console
 from rich.progress import Progress
 
 from bench import latency
-from bench.ceiling import ceiling
+from bench.ceiling import LAYERS, ceiling
 from bench.collect import Collector, percentiles, timeline
 from bench.cpu import CpuBudget, Tracked
-from bench.population import populate
+from bench.population import FULL_UNITS, fill, populate
 from bench.profile import Profiler
 from bench.workload import Workload, load_or_make
 from shared.db import sync_url
@@ -44,6 +44,8 @@ class Options:
     out: Path
     profile: bool = True
     """py-spy the services during the fast phase."""
+    population: str = "small"
+    """`full`: a second fast phase once the population is a year-end day's."""
 
 
 class Bench:
@@ -173,14 +175,14 @@ class Bench:
                 f"({sum(fixed)} vouchers); raise it or lower the rates"
             )
         ceilings = {}
-        for layer in ("aiokafka", "faust"):
+        for layer in LAYERS:
             with self.console.status(f"Transport ceiling: {layer} pass-through consumers…"):
                 ceilings[layer] = await ceiling(bootstrap, vouchers[sum(fixed) :], layer)
         collector = Collector()
         reader = asyncio.create_task(collector.read(bootstrap, self.topics.status))
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
         await producer.start()
-        budget = CpuBudget.of_run(pids, {k: v for k, v in endpoints.started.items()})
+        budget = CpuBudget.of_run(pids, dict(endpoints.started))
         phases = []
         start = 0
         for rate, count in zip(self.rates, fixed, strict=True):
@@ -192,19 +194,38 @@ class Bench:
                 )
             )
         rest = vouchers[start:]
-        burst, profiles = await self.fast_phase(producer, collector, rest, budget, pids)
+        # With the full population, half the fast phase runs before the fill, half after.
+        full = rest[len(rest) // 2 :] if self.options.population == "full" else []
+        small = rest[: len(rest) - len(full)]
+        burst, profiles = await self.fast_phase(producer, collector, small, budget, pids)
+        results: dict[str, Any] = {"as_fast_as_possible": burst}
+        traced = {
+            f"{self.rates[0]}/s offered": [d for _, d, _ in vouchers[: fixed[0]]],
+            "as fast as possible": [d for _, d, _ in small],
+        }
+        if full:
+            await asyncio.to_thread(fill, self.console, _dsn(endpoints))
+            again = CpuBudget.of_run(pids, dict(endpoints.started))
+            again.start()
+            results["full_population"] = await self.offer(
+                producer, collector, full, None, again, "as fast as possible, full population"
+            )
+            again.stop()
+            results["full_population"]["units"] = FULL_UNITS
+            results["peak_rss_mib_full"] = {n: r / 2**20 for n, r in again.peak_rss.items()}
+            traced["fast, full population"] = [d for _, d, _ in full]
         await producer.stop()
         reader.cancel()
         await asyncio.gather(reader, return_exceptions=True)
-        self.timeline = timeline(collector, [d for _, d, _ in rest])
+        self.timeline = timeline(collector, [d for _, d, _ in small])
         with self.console.status("Latency budget: reading the topics and the inboxes…"):
-            budgets = await self.latency_budgets(endpoints, collector, vouchers, fixed)
+            budgets = await self.latency_budgets(endpoints, collector, traced)
         return {
             "size": self.size,
             "units": len(workload.registrations),
             "ceilings_per_second": ceilings,
             "fixed_rates": phases,
-            "as_fast_as_possible": burst,
+            **results,
             "ceiling_ratios": {
                 k: burst["throughput_per_second"] / v for k, v in ceilings.items() if v
             },
@@ -214,19 +235,13 @@ class Bench:
         }
 
     async def latency_budgets(
-        self,
-        endpoints: Endpoints,
-        collector: Collector,
-        vouchers: list[tuple[str, str, bytes]],
-        fixed: list[int],
+        self, endpoints: Endpoints, collector: Collector, phases: dict[str, list[str]]
     ) -> dict[str, Any]:
-        dsn = sync_url(endpoints.database_url).replace("postgresql+psycopg", "postgresql")
-        phases = {
-            f"{self.rates[0]}/s offered": [d for _, d, _ in vouchers[: fixed[0]]],
-            "as fast as possible": [d for _, d, _ in vouchers[sum(fixed) :]],
-        }
         source = latency.Source(
-            endpoints.kafka_bootstrap_servers, dsn, self.topics, self.external.topic_partitions
+            endpoints.kafka_bootstrap_servers,
+            _dsn(endpoints),
+            self.topics,
+            self.external.topic_partitions,
         )
         budgets: dict[str, Any] = {}
         for name, ids in phases.items():
@@ -238,13 +253,16 @@ class Bench:
         return budgets
 
 
+def _dsn(endpoints: Endpoints) -> str:
+    return sync_url(endpoints.database_url).replace("postgresql+psycopg", "postgresql")
+
+
 def run(console: Console, options: Options) -> dict[str, Any]:
     bench = Bench(console, options)
     workload = load_or_make(options.size, max(200, options.size // 100))
     stack, endpoints, pids = bench.up(workload)
     try:
-        dsn = sync_url(endpoints.database_url).replace("postgresql+psycopg", "postgresql")
-        asyncio.run(populate(console, endpoints.kafka_bootstrap_servers, dsn, workload))
+        asyncio.run(populate(console, endpoints.kafka_bootstrap_servers, _dsn(endpoints), workload))
         results = asyncio.run(bench.measure(endpoints, workload, pids))
     finally:
         stack.stop_started()
