@@ -147,9 +147,12 @@ def _copy_lines(
             own = lines_of.get(templates[i % len(templates)][0]) or []
             made += per_unit
             count = int(made) - int(made - per_unit)
+            used: set[tuple[Any, ...]] = set()
             for j in range(count):
                 year, chapter, sector, source, allocated = own[j % len(own)]
                 # Lines beyond the template's: the same line under other funding sources.
-                source = source if j < len(own) else f"{(int(source) + j) % 100:02d}"
+                while (year, chapter, sector, source) in used:
+                    source = f"{(int(source) + 1) % 100:02d}"
+                used.add((year, chapter, sector, source))
                 copy.write_row((code, year, chapter, sector, source, allocated, 0, now))
             advance()

@@ -71,6 +71,8 @@ def cpu(r: dict[str, Any]) -> list[str]:
 
 
 def population(r: dict[str, Any]) -> list[str]:
+    if "full_population_error" in r:
+        return ["", f"- the full population's phase failed: {r['full_population_error']}"]
     if "peak_rss_mib_full" not in r:
         return []
     units = r["full_population"]["units"]
