@@ -21,9 +21,10 @@ from pathlib import Path
 RATE = 50
 """Samples per second: enough for the top frames, light on a 2-core machine."""
 OURS = ("(services/", "(shared/")
-# The event loop asking the kernel for ready sockets: mostly waiting, which py-spy in its
+# The event loop itself: asyncio's `select`, or uvloop's C code (no Python frame of its own,
+# so its samples end in `Runner.run`). Mostly waiting for sockets, which py-spy in its
 # non-blocking mode cannot always tell from running.
-EPOLL = "EpollSelector.select"
+LOOP = ("EpollSelector.select (", "Runner.run (")
 
 
 def py_spy() -> str | None:
@@ -99,7 +100,7 @@ def _short(frame: str) -> str:
 def top_frames(stacks: Counter[tuple[str, ...]], n: int = 8) -> dict[str, object]:
     """The functions most often on top of the stack (self), and the project's functions most
     often anywhere on it (total), as shares of the samples."""
-    waiting = sum(c for f, c in stacks.items() if f[-1].startswith(EPOLL))
+    waiting = sum(c for f, c in stacks.items() if f[-1].startswith(LOOP))
     total = sum(stacks.values()) or 1
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
@@ -112,7 +113,7 @@ def top_frames(stacks: Counter[tuple[str, ...]], n: int = 8) -> dict[str, object
     widest = max(inclusive.values(), default=0)
     return {
         "samples": total,
-        "in_epoll": waiting / total,
+        "in_loop": waiting / total,
         "self": [(f, c / total) for f, c in own.most_common(n)],
         "total": [(f, c / total) for f, c in inclusive.most_common() if c < widest][:n],
     }

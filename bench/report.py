@@ -125,8 +125,8 @@ def profiles(r: dict[str, Any]) -> list[str]:
     for name, top in p["services"].items():
         lines += [
             "",
-            f"**{name}** ({top['samples']} samples, {top['in_epoll'] * 100:.0f}% of them in "
-            "`EpollSelector.select`, the event loop waiting for sockets)",
+            f"**{name}** ({top['samples']} samples, {top['in_loop'] * 100:.0f}% of them in the "
+            "event loop itself, mostly waiting for sockets: `Runner.run` is uvloop's C code)",
             "",
         ]
         lines += ["| on top of the stack (self) | anywhere on it (the project's functions) |"]
