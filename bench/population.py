@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 from aiokafka import AIOKafkaProducer
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import Progress, TimeElapsedColumn
 
 from bench.workload import Workload
 from shared.settings import TopicSettings
@@ -90,7 +90,7 @@ def fill(console: Console, dsn: str, *, units: int = FULL_UNITS, lines: int = FU
         fresh = fresh[: max(0, units - len(templates))]
         have = sum(len(v) for v in lines_of.values())
         per_unit = (lines - have) / max(len(fresh), 1)
-        with Progress(console=console) as bar:
+        with Progress(*Progress.get_default_columns(), TimeElapsedColumn(), console=console) as bar:
             task = bar.add_task(f"Population: {len(fresh)} more units", total=len(fresh) * 5)
             for schema in ("registration", *DIRECTORIES):
                 _copy_units(conn, schema, templates, fresh, lambda: bar.advance(task))
