@@ -17,7 +17,7 @@ import datetime as dt
 import random
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +52,17 @@ TERMINAL = {"rejected", "approved", "refused", "returned"}
 NOT_JSON = b'{"event_id": "demo-cut-short", "event_type": "voucher.submitted", "payload": {'
 # Who to sign in as in the workspace after `make run`.
 DEMO_OFFICER = "kiemsoat.0011@kbnn.gov.vn"
+# The workload's mix: each kind up to its cumulative share of the vouchers. The first vouchers
+# take each kind once, so that every outcome shows in a demo of any size and any seed.
+MIX = (
+    (0.05, "intake_fault"),  # rejected at intake
+    (0.08, "no_contract"),  # returned: above 50,000,000 VND a contract is required
+    (0.10, "cash_not_allowed"),  # refused: an item that may not be paid in cash
+    (0.13, "held"),  # at or above 1 billion VND: held for an officer
+    (0.18, "advance"),  # approved, then settled
+    (0.22, "cash"),  # approved: payments to individuals in cash
+    (1.00, "plain"),  # approved
+)
 INTAKE_FAULTS = (
     ReasonCode.TOTAL_MISMATCH,
     ReasonCode.PAYEE_MISSING,
@@ -176,11 +187,14 @@ class StatusWatch:
         return any(e["status"] == status for e in self.events.get(dossier, []))
 
 
-async def _wait(predicate: Any, within: float, what: str) -> None:
+async def _wait(count: Callable[[], int], target: int, within: float, what: str) -> None:
+    """Wait until `count()` reaches `target`; fail saying how far it got."""
     deadline = time.monotonic() + within
-    while not predicate():
+    while (seen := count()) < target:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"demo: {what} did not happen within {within:.0f} s")
+            raise TimeoutError(
+                f"demo: after {within:.0f} s, still waiting for {what}: {seen} of {target}"
+            )
         await asyncio.sleep(0.2)
 
 
@@ -248,7 +262,8 @@ class Demo:
         ids = [r.payload["dossier_id"] for r, _ in registrations]
         if self.at.approval == "manual":
             await _wait(
-                lambda: all(watch.has(d, "in_review") for d in ids),
+                lambda: sum(watch.has(d, "in_review") for d in ids),
+                len(ids),
                 60,
                 "registrations reaching review",
             )
@@ -262,12 +277,16 @@ class Demo:
                     )
                     answer.raise_for_status()
         await _wait(
-            lambda: all(watch.has(d, "approved") for d in ids), 60, "registrations being approved"
+            lambda: sum(watch.has(d, "approved") for d in ids),
+            len(ids),
+            60,
+            "registrations being approved",
         )
         await _wait(
-            lambda: self._directory_size() == len(self.units) + 1,
+            self._directory_size,
+            len(self.units) + 1,
             60,
-            "the unit directory reaching the vouchers service",
+            "units in the vouchers service's directory",
         )
         allocations = []
         for i, unit in enumerate(self.units):
@@ -276,8 +295,18 @@ class Demo:
         await self._send(producer, self.at.topics.allocations, allocations)
         allocation_ids = [a.payload["allocation_id"] for a, _ in allocations]
         await _wait(
-            lambda: all(watch.has(a, "approved") for a in allocation_ids), 60, "budget allocations"
+            lambda: sum(watch.has(a, "approved") for a in allocation_ids),
+            len(allocation_ids),
+            60,
+            "budget allocations approved",
         )
+
+    def _kind(self, i: int) -> str:
+        """The kind of the demo's `i`th voucher: each kind once first, then drawn by share."""
+        if i < len(MIX):
+            return MIX[i][1]
+        roll = self.rng.random()
+        return next(kind for share, kind in MIX if roll < share)
 
     def workload(self, count: int) -> tuple[list[tuple[Envelope | bytes, str]], list[Envelope]]:
         """The vouchers to submit, and the advances whose settlements follow once approved."""
@@ -285,27 +314,27 @@ class Demo:
         advances: list[Envelope] = []
         for i in range(count):
             unit = self.units[i % len(self.units)]
-            roll = self.rng.random()
-            if roll < 0.05:
+            kind = self._kind(i)
+            if kind == "intake_fault":
                 faulty = invalid_voucher(unit, INTAKE_FAULTS[i % len(INTAKE_FAULTS)])
                 work.append((faulty.raw, unit.code))
                 continue
-            if roll < 0.08:
+            if kind == "no_contract":
                 envelope = unit.voucher(total_amount=80_000_000, contract=False)
-            elif roll < 0.10:
+            elif kind == "cash_not_allowed":
                 envelope = unit.voucher(
                     payment_method=PaymentMethod.CASH,
                     economic_codes=("6551",),
                     total_amount=5_000_000,
                 )
-            elif roll < 0.13:
+            elif kind == "held":
                 envelope = unit.voucher(
                     total_amount=self.rng.choice((1_200_000_000, 2_500_000_000))
                 )
-            elif roll < 0.18:
+            elif kind == "advance":
                 envelope = unit.voucher(spending_type=SpendingType.ADVANCE, total_amount=30_000_000)
                 advances.append(envelope)
-            elif roll < 0.22:
+            elif kind == "cash":
                 envelope = unit.voucher(
                     payment_method=PaymentMethod.CASH, economic_codes=tuple(CASH_ECONOMIC_CODES)
                 )
@@ -317,13 +346,15 @@ class Demo:
     async def officers(
         self, watch: StatusWatch, dossiers: dict[str, UnitKit], decided: set[str]
     ) -> None:
-        """The demo's officers: approve most vouchers held for review, refuse a few."""
+        """The demo's officers: approve most vouchers held for review, refuse one in five."""
         async with httpx.AsyncClient(base_url=self.at.control_url) as http:
             while True:
                 for dossier, unit in list(dossiers.items()):
                     if dossier in decided or not watch.has(dossier, "in_review"):
                         continue
-                    refuse = self.rng.random() < 0.2
+                    # The first decision and every fifth after it: a refusal by an officer
+                    # in every demo, whatever the order in which the held vouchers arrive.
+                    refuse = len(decided) % 5 == 0
                     body: dict[str, Any] = {"decision": "refuse" if refuse else "approve"}
                     if refuse:
                         body["reasons"] = [
@@ -410,7 +441,8 @@ class Demo:
             officer.cancel()
             await asyncio.gather(officer, return_exceptions=True)
             await _wait(
-                lambda: watch.has(summary.kept_in_review or "", "in_review"),
+                lambda: int(watch.has(summary.kept_in_review or "", "in_review")),
+                1,
                 60,
                 "the voucher kept in review",
             )
