@@ -1,8 +1,8 @@
 """One benchmark run: the real stack and services, a portal simulator, the status stream.
 
-Phases, in order: the transport ceiling (pass-through consumers over as many Kafka hops as a
-voucher takes), fixed offered loads, then as fast as possible. Every figure comes from this
-one run.
+Phases, in order: the two transport ceilings (pass-through consumers over as many Kafka hops
+as a voucher takes), fixed offered loads, then as fast as possible, during which the CPU of
+every process is counted and the services are profiled. Every figure comes from this one run.
 """
 
 from __future__ import annotations
@@ -10,122 +10,67 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-import psutil
-import psycopg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from rich.console import Console
 from rich.progress import Progress
 
+from bench import latency
+from bench.ceiling import LAYERS, ceiling
+from bench.collect import Collector, percentiles, timeline
+from bench.cpu import CpuBudget, Tracked
+from bench.population import FULL_UNITS, fill, populate
+from bench.profile import Profiler
 from bench.workload import Workload, load_or_make
 from shared.db import sync_url
 from shared.settings import TopicSettings
-from stack import apps, demo, kafka
+from stack import apps, demo
 from stack.config import ExternalServices
 from stack.ports import stack_settings
 from stack.runner import Endpoints, Stack
 
-TERMINAL = {b'"approved"', b'"refused"', b'"returned"', b'"rejected"'}
-# A voucher crosses four topics: vouchers, control, decisions, status.
-HOPS = 4
 
-
-@dataclass
-class Collector:
-    """Terminal statuses as they arrive, with the time each voucher was sent."""
-
-    sent: dict[str, float] = field(default_factory=dict)
-    done: dict[str, float] = field(default_factory=dict)
-
-    async def read(self, bootstrap: str, topic: str) -> None:
-        consumer = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=bootstrap,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            max_poll_records=2000,
-        )
-        await consumer.start()
-        try:
-            while True:
-                batches = await consumer.getmany(timeout_ms=100)
-                now = time.monotonic()
-                for records in batches.values():
-                    for r in records:
-                        payload = orjson.loads(r.value)["payload"]
-                        if payload.get("dossier_kind") == "voucher" and payload["status"] in (
-                            "approved",
-                            "refused",
-                            "returned",
-                            "rejected",
-                        ):
-                            self.done.setdefault(payload["dossier_id"], now)
-        finally:
-            await consumer.stop()
-
-
-def percentiles(values: Sequence[float]) -> dict[str, float]:
-    if not values:
-        return {}
-    ordered = sorted(values)
-
-    def pick(q: float) -> float:
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-    return {"p50": pick(0.5), "p95": pick(0.95), "p99": pick(0.99), "max": ordered[-1]}
-
-
-class Sampler:
-    """CPU seconds and peak RSS of each service process, sampled every second."""
-
-    def __init__(self, pids: dict[str, int]) -> None:
-        self.procs = {n: psutil.Process(p) for n, p in pids.items()}
-        self.peak_rss: dict[str, int] = dict.fromkeys(pids, 0)
-        self.start_cpu = {n: self._cpu(p) for n, p in self.procs.items()}
-
-    @staticmethod
-    def _cpu(proc: psutil.Process) -> float:
-        times = proc.cpu_times()
-        return float(times.user + times.system)
-
-    def sample(self) -> None:
-        for name, proc in self.procs.items():
-            self.peak_rss[name] = max(self.peak_rss[name], proc.memory_info().rss)
-
-    def cpu_since_start(self) -> dict[str, float]:
-        return {n: self._cpu(p) - self.start_cpu[n] for n, p in self.procs.items()}
+@dataclass(frozen=True)
+class Options:
+    size: int
+    """Vouchers in the run."""
+    rates: list[int]
+    """Fixed offered loads, per second, each for `seconds`."""
+    seconds: float
+    out: Path
+    profile: bool = True
+    """py-spy the services during the fast phase."""
+    population: str = "small"
+    """`full`: a second fast phase once the population is a year-end day's."""
 
 
 class Bench:
-    def __init__(
-        self, console: Console, *, size: int, rates: list[int], seconds: float, out: Path
-    ) -> None:
-        self.console, self.size, self.rates, self.seconds, self.out = (
-            console,
-            size,
-            rates,
-            seconds,
-            out,
+    def __init__(self, console: Console, options: Options) -> None:
+        self.console, self.options = console, options
+        self.size, self.rates, self.seconds, self.out = (
+            options.size,
+            options.rates,
+            options.seconds,
+            options.out,
         )
-        self.settings = stack_settings("bench", Path("var/bench"))
+        self.profile = options.profile
+        self.settings = stack_settings("bench", Path("var/bench")).model_copy(
+            update={"pg_commit_timestamps": True}
+        )
         self.topics = TopicSettings()
+        # A stack of its own: the environment's KAFKA_BOOTSTRAP_SERVERS etc. are not for it.
+        self.external = ExternalServices.none()
         self.timeline: list[dict[str, float]] = []
 
     def up(self, workload: Workload) -> tuple[Stack, Endpoints, dict[str, int]]:
         import shutil
 
         shutil.rmtree(self.settings.var_dir, ignore_errors=True)
-        # A stack of its own: the environment's KAFKA_BOOTSTRAP_SERVERS etc. are not for it.
-        stack = Stack(self.settings, ExternalServices.none())
+        stack = Stack(self.settings, self.external)
         with self.console.status("Starting Kafka, PostgreSQL, SMTP and the services…") as s:
             endpoints = stack.up(foreground=True, progress=lambda m: s.update(m))
             home = self.settings.var_dir / "bench"
@@ -154,79 +99,13 @@ class Bench:
                 pids[proc.name] = proc.pid
         return stack, endpoints, pids
 
-    async def populate(self, endpoints: Endpoints, workload: Workload) -> None:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=endpoints.kafka_bootstrap_servers, acks="all", linger_ms=10
-        )
-        await producer.start()
-        try:
-            for topic, items in (
-                (self.topics.registrations, workload.registrations),
-                (self.topics.allocations, []),
-            ):
-                await asyncio.gather(
-                    *[await producer.send(topic, v, key=k.encode()) for k, v in items]
-                )
-            dsn = sync_url(endpoints.database_url).replace("postgresql+psycopg", "postgresql")
-            units = len(workload.registrations)
-            with self.console.status(f"Registering {units} units…"):
-                await _until(lambda: _count(dsn, "vouchers.unit_directory") >= units, 300)
-                await asyncio.gather(
-                    *[
-                        await producer.send(self.topics.allocations, v, key=k.encode())
-                        for k, v in workload.allocations
-                    ]
-                )
-                await _until(
-                    lambda: _count(dsn, "control.budget_lines") >= len(workload.allocations), 300
-                )
-        finally:
-            await producer.stop()
-
-    async def ceiling(self, bootstrap: str, messages: list[tuple[str, str, bytes]]) -> float:
-        """Messages per second through the same number of hops with pass-through consumers."""
-        run = uuid.uuid4().hex[:6]
-        topics = [f"bench.{run}.hop{i}" for i in range(HOPS)]
-        await kafka.ensure_topics(bootstrap, topics, set(), partitions=12, replication=1)
-        # A long-lived child, stopped at the end of this phase; nothing waits on it here.
-        forward = subprocess.Popen(  # noqa: ASYNC220
-            [sys.executable, "-m", "bench.passthrough", bootstrap, *topics]
-        )
-        try:
-            consumer = AIOKafkaConsumer(
-                topics[-1],
-                bootstrap_servers=bootstrap,
-                auto_offset_reset="earliest",
-                max_poll_records=2000,
-            )
-            await consumer.start()
-            await asyncio.sleep(3)
-            producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-            await producer.start()
-            began = time.monotonic()
-            pending = [await producer.send(topics[0], v, key=k.encode()) for k, _, v in messages]
-            await asyncio.gather(*pending)
-            await producer.stop()
-            arrived = 0
-            while arrived < len(messages):
-                batches = await consumer.getmany(timeout_ms=200)
-                arrived += sum(len(r) for r in batches.values())
-                if time.monotonic() - began > 600:
-                    break
-            elapsed = time.monotonic() - began
-            await consumer.stop()
-        finally:
-            forward.kill()
-            forward.wait()
-        return arrived / elapsed
-
     async def offer(
         self,
         producer: AIOKafkaProducer,
         collector: Collector,
         messages: list[tuple[str, str, bytes]],
         rate: float | None,
-        sampler: Sampler,
+        budget: CpuBudget,
         label: str,
     ) -> dict[str, Any]:
         """Send `messages` at `rate` per second (None: as fast as possible); wait for all."""
@@ -238,17 +117,17 @@ class Bench:
                     wait = began + i / rate - time.monotonic()
                     if wait > 0:
                         await asyncio.sleep(wait)
-                collector.sent[dossier] = time.monotonic()
+                collector.sent[dossier] = time.time()
                 await producer.send("dvc.vouchers.v1", value, key=key.encode())
                 if i % 200 == 0:
                     bar.update(
                         task, completed=sum(1 for _, d, _ in messages if d in collector.done)
                     )
-                    sampler.sample()
+                    budget.sample()
             while True:
                 finished = sum(1 for _, d, _ in messages if d in collector.done)
                 bar.update(task, completed=finished)
-                sampler.sample()
+                budget.sample()
                 if finished == len(messages) or time.monotonic() - began > 1800:
                     break
                 await asyncio.sleep(0.5)
@@ -265,6 +144,25 @@ class Bench:
             "latency_seconds": percentiles(latencies),
         }
 
+    async def fast_phase(
+        self,
+        producer: AIOKafkaProducer,
+        collector: Collector,
+        messages: list[tuple[str, str, bytes]],
+        budget: CpuBudget,
+        pids: dict[str, int],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """As fast as possible, with every process's CPU counted and the services profiled."""
+        profiler = Profiler(self.out, pids if self.profile else {})
+        for name, pid in profiler.start().items():
+            budget.add(Tracked(f"py-spy on {name}", pid))
+        budget.start()
+        burst = await self.offer(producer, collector, messages, None, budget, "as fast as possible")
+        budget.stop()
+        profiles = profiler.stop()
+        burst["cpu"] = budget.table(vouchers=burst["finished"], seconds=burst["seconds"])
+        return burst, {"services": profiles, "problems": profiler.problems}
+
     async def measure(
         self, endpoints: Endpoints, workload: Workload, pids: dict[str, int]
     ) -> dict[str, Any]:
@@ -276,13 +174,15 @@ class Bench:
                 f"BENCH_SIZE {self.size} is too small for the fixed-rate phases "
                 f"({sum(fixed)} vouchers); raise it or lower the rates"
             )
-        with self.console.status("Transport ceiling: pass-through consumers…"):
-            ceiling = await self.ceiling(bootstrap, vouchers[sum(fixed) :])
+        ceilings = {}
+        for layer in LAYERS:
+            with self.console.status(f"Transport ceiling: {layer} pass-through consumers…"):
+                ceilings[layer] = await ceiling(bootstrap, vouchers[sum(fixed) :], layer)
         collector = Collector()
         reader = asyncio.create_task(collector.read(bootstrap, self.topics.status))
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
         await producer.start()
-        sampler = Sampler(pids)
+        budget = CpuBudget.of_run(pids, dict(endpoints.started))
         phases = []
         start = 0
         for rate, count in zip(self.rates, fixed, strict=True):
@@ -290,77 +190,100 @@ class Bench:
             start += count
             phases.append(
                 await self.offer(
-                    producer, collector, part, rate, sampler, f"{rate} vouchers/s offered"
+                    producer, collector, part, rate, budget, f"{rate} vouchers/s offered"
                 )
             )
-        cpu_before = sampler.cpu_since_start()
-        burst = await self.offer(
-            producer, collector, vouchers[start:], None, sampler, "as fast as possible"
-        )
-        cpu = {n: c - cpu_before[n] for n, c in sampler.cpu_since_start().items()}
+        rest = vouchers[start:]
+        # With the full population, half the fast phase runs before the fill, half after.
+        full = rest[len(rest) // 2 :] if self.options.population == "full" else []
+        small = rest[: len(rest) - len(full)]
+        burst, profiles = await self.fast_phase(producer, collector, small, budget, pids)
+        results: dict[str, Any] = {"as_fast_as_possible": burst}
+        traced = {
+            f"{self.rates[0]}/s offered": [d for _, d, _ in vouchers[: fixed[0]]],
+            "as fast as possible": [d for _, d, _ in small],
+        }
+        if full:
+            try:
+                results.update(
+                    await self.full_population(endpoints, pids, producer, collector, full)
+                )
+                traced["fast, full population"] = [d for _, d, _ in full]
+            except Exception as exc:  # the other figures of the run are still worth writing
+                self.console.print_exception()
+                results["full_population_error"] = repr(exc)
         await producer.stop()
         reader.cancel()
         await asyncio.gather(reader, return_exceptions=True)
-        self.timeline = _timeline(collector, [d for _, d, _ in vouchers[start:]])
+        self.timeline = timeline(collector, [d for _, d, _ in small])
+        with self.console.status("Latency budget: reading the topics and the inboxes…"):
+            budgets = await self.latency_budgets(endpoints, collector, traced)
         return {
             "size": self.size,
             "units": len(workload.registrations),
-            "ceiling_per_second": ceiling,
+            "ceilings_per_second": ceilings,
             "fixed_rates": phases,
-            "as_fast_as_possible": burst,
-            "ceiling_ratio": burst["throughput_per_second"] / ceiling,
-            "cpu_seconds_during_burst": cpu,
-            "cpu_share_during_burst": {n: c / burst["seconds"] for n, c in cpu.items()},
-            "peak_rss_mib": {n: r / 2**20 for n, r in sampler.peak_rss.items()},
+            **results,
+            "ceiling_ratios": {
+                k: burst["throughput_per_second"] / v for k, v in ceilings.items() if v
+            },
+            "latency_budget": budgets,
+            "profiles": profiles,
+            "peak_rss_mib": {n: r / 2**20 for n, r in budget.peak_rss.items()},
         }
 
-
-def _timeline(collector: Collector, ids: list[str]) -> list[dict[str, float]]:
-    done = sorted(
-        (collector.done[d], collector.done[d] - collector.sent[d])
-        for d in ids
-        if d in collector.done
-    )
-    if not done:
-        return []
-    start = min(collector.sent[d] for d in ids)
-    seconds: dict[int, list[float]] = {}
-    for at, latency in done:
-        seconds.setdefault(int(at - start), []).append(latency)
-    return [
-        {
-            "second": s,
-            "throughput": len(v),
-            "p50": percentiles(v)["p50"],
-            "p99": percentiles(v)["p99"],
+    async def full_population(
+        self,
+        endpoints: Endpoints,
+        pids: dict[str, int],
+        producer: AIOKafkaProducer,
+        collector: Collector,
+        messages: list[tuple[str, str, bytes]],
+    ) -> dict[str, Any]:
+        """Grow the population to a year-end day's, then the fast phase again."""
+        await asyncio.to_thread(fill, self.console, _dsn(endpoints))
+        budget = CpuBudget.of_run(pids, dict(endpoints.started))
+        budget.start()
+        burst = await self.offer(
+            producer, collector, messages, None, budget, "as fast as possible, full population"
+        )
+        budget.stop()
+        burst["units"] = FULL_UNITS
+        burst["cpu"] = budget.table(vouchers=burst["finished"], seconds=burst["seconds"])
+        return {
+            "full_population": burst,
+            "peak_rss_mib_full": {n: r / 2**20 for n, r in budget.peak_rss.items()},
         }
-        for s, v in sorted(seconds.items())
-    ]
+
+    async def latency_budgets(
+        self, endpoints: Endpoints, collector: Collector, phases: dict[str, list[str]]
+    ) -> dict[str, Any]:
+        source = latency.Source(
+            endpoints.kafka_bootstrap_servers,
+            _dsn(endpoints),
+            self.topics,
+            self.external.topic_partitions,
+        )
+        budgets: dict[str, Any] = {}
+        for name, ids in phases.items():
+            try:
+                budgets[name] = await latency.budget(source, collector.sent, collector.done, ids)
+            except Exception as exc:  # the other figures of the run are still worth writing
+                self.console.print_exception()
+                budgets[name] = {"error": repr(exc)}
+        return budgets
 
 
-def _count(dsn: str, table: str) -> int:
-    with psycopg.connect(dsn) as conn:
-        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
-    return int(row[0]) if row else 0
+def _dsn(endpoints: Endpoints) -> str:
+    return sync_url(endpoints.database_url).replace("postgresql+psycopg", "postgresql")
 
 
-async def _until(check: Any, within: float) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the benchmark's set-up did not complete in time")
-        await asyncio.sleep(0.5)
-
-
-def run(
-    console: Console, *, size: int, rates: list[int], seconds: float, out: Path
-) -> dict[str, Any]:
-    bench = Bench(console, size=size, rates=rates, seconds=seconds, out=out)
-    units = max(200, size // 100)
-    workload = load_or_make(size, units)
+def run(console: Console, options: Options) -> dict[str, Any]:
+    bench = Bench(console, options)
+    workload = load_or_make(options.size, max(200, options.size // 100))
     stack, endpoints, pids = bench.up(workload)
     try:
-        asyncio.run(bench.populate(endpoints, workload))
+        asyncio.run(populate(console, endpoints.kafka_bootstrap_servers, _dsn(endpoints), workload))
         results = asyncio.run(bench.measure(endpoints, workload, pids))
     finally:
         stack.stop_started()

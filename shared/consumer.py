@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.batching import take_ready
 from shared.contract import Envelope, MalformedMessageError, decode_envelope
 from shared.messaging import MessagingTables, Outgoing, claim, dead_letter, enqueue
 
@@ -249,7 +250,7 @@ async def consume_batches(
     observe: Callable[[int, float], None] = lambda n, seconds: None,
 ) -> None:
     """The body of a Faust agent: batches from the stream, each applied before it is acked."""
-    async for events in stream.take_events(size, within=within):
+    async for events in take_ready(stream, size, within=within):
         began = time.perf_counter()
         batch = [Incoming.from_event(e) for e in events]
         try:

@@ -8,14 +8,16 @@ repeats a publication (consumers are idempotent) but never loses one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.bulk import insert_arrays
 
 KEPT_BODY_BYTES: Final = 64 * 1024
 """How much of a message too large to publish is kept (in a dead letter or a parked row)."""
@@ -87,20 +89,24 @@ def messaging_tables(metadata: sa.MetaData, schema: str) -> MessagingTables:
     return MessagingTables(inbox=inbox, outbox=outbox, parked=parked)
 
 
+@functools.cache
+def _claim_statement(inbox: sa.Table) -> sa.Insert:
+    """One statement for any number of events, so it is compiled once."""
+    return (
+        insert_arrays(inbox, ("event_id", "source_topic"))
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(inbox.c.event_id)
+    )
+
+
 async def claim(
     session: AsyncSession, tables: MessagingTables, events: Sequence[tuple[str, str]]
 ) -> set[str]:
     """Record (event_id, topic) pairs as applied; the ids not applied before (to apply now)."""
     if not events:
         return set()
-    rows = [{"event_id": event_id, "source_topic": topic} for event_id, topic in events]
-    stmt = (
-        pg_insert(tables.inbox)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(tables.inbox.c.event_id)
-    )
-    return set((await session.execute(stmt)).scalars())
+    params = {"event_id": [e for e, _ in events], "source_topic": [t for _, t in events]}
+    return set((await session.execute(_claim_statement(tables.inbox), params)).scalars())
 
 
 async def enqueue(

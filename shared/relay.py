@@ -66,7 +66,8 @@ class OutboxRelay:
         producer: Producer,
         lock_id: int,
         batch_size: int = 1000,
-        idle_seconds: float = 0.05,
+        idle_seconds: float = 0.5,
+        busy_seconds: float = 0.01,
         on_published: Callable[[int], None] = lambda n: None,
         on_parked: Callable[[str], None] = lambda topic: None,
     ) -> None:
@@ -75,7 +76,12 @@ class OutboxRelay:
         self._producer = producer
         self._lock_id = lock_id
         self._batch_size = batch_size
+        # Woken at each commit of this process, the relay polls only for rows committed
+        # elsewhere (another instance's); when another instance holds the lock, it tries
+        # again soon, since that one may have read its rows before ours were committed.
         self._idle = idle_seconds
+        self._busy = busy_seconds
+        self._lock_was_busy = False
         self._wake = asyncio.Event()
         self._on_published = on_published
         self._on_parked = on_parked
@@ -91,6 +97,7 @@ class OutboxRelay:
             locked = await session.scalar(
                 sa.select(sa.func.pg_try_advisory_xact_lock(self._lock_id))
             )
+            self._lock_was_busy = not locked
             if not locked:
                 return 0
             rows = (
@@ -187,5 +194,6 @@ class OutboxRelay:
                 delay = min(delay * 2, 10.0)
                 continue
             if done < self._batch_size:
+                wait = self._busy if self._lock_was_busy else self._idle
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
+                    await asyncio.wait_for(self._wake.wait(), timeout=wait)

@@ -18,6 +18,7 @@ from typing import Any
 import faust
 import sqlalchemy as sa
 import uvicorn
+import uvloop
 from fastapi import APIRouter, Depends, FastAPI, Response
 from faust.contrib.asgi import faust_app_running
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -333,4 +334,15 @@ def load_trust_store(path: Path | None) -> TrustStore:
 
 def serve(api: FastAPI, *, port: int, host: str) -> None:
     """Serve until SIGINT/SIGTERM; logging stays as `configure_logging` set it."""
-    uvicorn.run(api, host=host, port=port, log_config=None, access_log=False, lifespan="on")
+    # libuv's loop: socket writes (Kafka, PostgreSQL, SMTP) cost less CPU than asyncio's. The
+    # policy gives it to the loops other threads make too (Faust fetches in a thread of its own).
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    uvicorn.run(
+        api,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        loop="uvloop",
+    )

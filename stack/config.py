@@ -29,6 +29,9 @@ class StackSettings(BaseSettings):
     pg_user: str = "dvc"
     pg_database: str = "dvc"
     pg_os_user: str = "dvcpg"
+    # PostgreSQL records when each transaction committed (`pg_xact_commit_timestamp`); the
+    # benchmark's latency budget reads them.
+    pg_commit_timestamps: bool = False
     smtp_port: int = 1025
     ready_timeout: float = 90.0
     # The services' HTTP ports, and Prometheus's (when Debian's `prometheus` is installed).

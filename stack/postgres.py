@@ -114,6 +114,8 @@ def server_process(settings: StackSettings) -> ManagedProcess:
             "shared_buffers=256MB",
             "-c",
             "listen_addresses=127.0.0.1",
+            "-c",
+            f"track_commit_timestamp={'on' if settings.pg_commit_timestamps else 'off'}",
         ],
         log=log,
         stop_signal=2,  # SIGINT: PostgreSQL's "fast" shutdown

@@ -8,6 +8,7 @@ status, a republished status or a crash never yields a second delivery.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify import db, domain
 from services.notify.render import Renderer
+from shared.bulk import arrays, insert_arrays
 from shared.consumer import Handler, Incoming, Item
 from shared.contract import Envelope, StatusChanged, parse_payload
 from shared.contract.deadlines import TZ
@@ -91,17 +93,22 @@ def _webhook_row(
     }
 
 
+@functools.cache
+def _write_statement(columns: tuple[str, ...]) -> sa.Insert:
+    return (
+        insert_arrays(db.deliveries, columns)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(db.deliveries.c.channel, db.deliveries.c.kind)
+    )
+
+
 async def write_deliveries(session: AsyncSession, deps: Deps, rows: list[dict[str, Any]]) -> int:
     """Add deliveries the ledger does not hold yet; how many were new."""
     if not rows:
         return 0
-    stmt = (
-        pg_insert(db.deliveries)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(db.deliveries.c.channel, db.deliveries.c.kind)
-    )
-    created = (await session.execute(stmt)).all()
+    # Every row has the same keys (`_email_row`, `_webhook_row`).
+    columns = tuple(rows[0])
+    created = (await session.execute(_write_statement(columns), arrays(rows, columns))).all()
     for channel, kind in created:
         deps.observe_created(channel, kind)
     return len(created)

@@ -1,0 +1,165 @@
+"""The results of a run as Markdown tables and a throughput/latency plot."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+
+def _ms(x: float) -> str:
+    return f"{x * 1000:.0f} ms"
+
+
+def phases(r: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Run of {r['size']} vouchers from {r['units']} units on {r['machine']}.",
+        "",
+        "| phase | offered | vouchers | throughput | p50 | p95 | p99 | max |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    rows = [*r["fixed_rates"], r["as_fast_as_possible"]]
+    rows += [r["full_population"]] if "full_population" in r else []
+    for p in rows:
+        lat = p["latency_seconds"]
+        offered = f"{p['offered_per_second']}/s" if p["offered_per_second"] else "max"
+        name = "fixed" if p["offered_per_second"] else "as fast as possible"
+        name += f", {p['units']:,} units" if "units" in p else ""
+        lines.append(
+            f"| {name} | "
+            f"{offered} | {p['finished']}/{p['vouchers']} | "
+            f"{p['throughput_per_second']:.0f}/s | {_ms(lat['p50'])} | "
+            f"{_ms(lat['p95'])} | {_ms(lat['p99'])} | {_ms(lat['max'])} |"
+        )
+    lines += ["", "| transport ceiling (same 4 topics, no work) | messages/s | pipeline at |"]
+    lines.append("|---|---|---|")
+    for layer, rate in r["ceilings_per_second"].items():
+        ratio = r["ceiling_ratios"].get(layer, 0.0)
+        lines.append(f"| {layer} pass-through | {rate:.0f}/s | {ratio * 100:.0f}% |")
+    return lines
+
+
+def cpu(r: dict[str, Any]) -> list[str]:
+    c = r["as_fast_as_possible"]["cpu"]
+    lines = [
+        "",
+        f"CPU budget of the fast phase ({c['vouchers']} vouchers in {c['wall_seconds']:.1f} s):",
+        "",
+        "| process | CPU s | CPU ms per voucher | cores busy | peak RSS |",
+        "|---|---|---|---|---|",
+    ]
+    for name, row in c["rows"].items():
+        rss = r["peak_rss_mib"].get(name)
+        lines.append(
+            f"| {name} | {row['cpu_seconds']:.1f} | {row['cpu_ms_per_voucher']:.2f} | "
+            f"{row['cores_busy']:.2f} | {f'{rss:.0f} MiB' if rss else ''} |"
+        )
+    lines += [
+        f"| **sum** | {c['total_cpu_seconds']:.1f} | {c['total_cpu_ms_per_voucher']:.2f} | "
+        f"{c['total_cpu_seconds'] / c['wall_seconds']:.2f} of {c['cores']} | |",
+        "",
+        f"The run's processes used {c['share_of_machine'] * 100:.0f}% of {c['cores']} cores × "
+        f"{c['wall_seconds']:.1f} s; the machine as a whole (anyone's processes) was "
+        f"{c['machine_busy_share'] * 100:.0f}% busy.",
+    ]
+    return lines
+
+
+def population(r: dict[str, Any]) -> list[str]:
+    if "full_population_error" in r:
+        return ["", f"- the full population's phase failed: {r['full_population_error']}"]
+    if "peak_rss_mib_full" not in r:
+        return []
+    units = r["full_population"]["units"]
+    lines = ["", f"| service | peak RSS, {r['units']} units | peak RSS, {units:,} units |"]
+    lines.append("|---|---|---|")
+    for name, full in r["peak_rss_mib_full"].items():
+        lines.append(f"| {name} | {r['peak_rss_mib'].get(name, 0):.0f} MiB | {full:.0f} MiB |")
+    return lines
+
+
+def latency(r: dict[str, Any]) -> list[str]:
+    budgets = {k: b for k, b in r["latency_budget"].items() if "error" not in b}
+    failed = [
+        f"- latency budget of {k}: {b['error']}"
+        for k, b in r["latency_budget"].items()
+        if "error" in b
+    ]
+    if not budgets:
+        return ["", *failed]
+    names = list(budgets)
+    lines = ["", "Latency budget (a sample of vouchers of each phase; mean / p50 in ms):", ""]
+    lines.append("| segment | " + " | ".join(names) + " |")
+    lines.append("|---|" + "---|" * len(names))
+    segments: list[str] = []
+    for b in budgets.values():
+        segments += [s for s in b["segments_ms"] if s not in segments]
+    for s in segments:
+        cells = []
+        for b in budgets.values():
+            v = b["segments_ms"].get(s)
+            cells.append(f"{v['mean']:.0f} / {v['p50']:.0f}" if v else "")
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    ends = [
+        f"{b['end_to_end_ms']['mean']:.0f} / {b['end_to_end_ms']['p50']:.0f}"
+        for b in budgets.values()
+    ]
+    lines.append("| **submission to final status** | " + " | ".join(ends) + " |")
+    sizes = [
+        ", ".join(f"{k} {v:.0f}" for k, v in b["mean_batch_size"].items()) for b in budgets.values()
+    ]
+    lines.append("| mean batch (messages per transaction) | " + " | ".join(sizes) + " |")
+    done = [f"{b['complete']}/{b['sampled']}" for b in budgets.values()]
+    lines.append("| vouchers traced / sampled | " + " | ".join(done) + " |")
+    return lines + failed
+
+
+def profiles(r: dict[str, Any]) -> list[str]:
+    p = r["profiles"]
+    lines = ["", "Top frames, py-spy during the fast phase (flame graphs: `flame-<service>.svg`):"]
+    for name, top in p["services"].items():
+        lines += [
+            "",
+            f"**{name}** ({top['samples']} samples, {top['in_loop'] * 100:.0f}% of them in the "
+            "event loop itself, mostly waiting for sockets: `Runner.run` is uvloop's C code)",
+            "",
+        ]
+        lines += ["| on top of the stack (self) | anywhere on it (the project's functions) |"]
+        lines.append("|---|---|")
+        for own, total in itertools.zip_longest(top["self"][:6], top["total"][:6]):
+            lines.append(f"| {_frame(own)} | {_frame(total)} |")
+    lines += ["", *(f"- {problem}" for problem in p["problems"])] if p["problems"] else []
+    return lines
+
+
+def _frame(row: tuple[str, float] | None) -> str:
+    return f"`{row[0]}` {row[1] * 100:.0f}%" if row else ""
+
+
+def markdown(r: dict[str, Any]) -> str:
+    return "\n".join([*phases(r), *cpu(r), *population(r), *latency(r), *profiles(r)]) + "\n"
+
+
+def plot(r: dict[str, Any], path: Path) -> None:
+    timeline = r["timeline"]
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    seconds = [t["second"] for t in timeline]
+    top.plot(seconds, [t["throughput"] for t in timeline])
+    for layer, rate in r["ceilings_per_second"].items():
+        top.axhline(rate, linestyle="--", label=f"{layer} transport ceiling")
+    top.set_ylabel("vouchers/s to a final status")
+    top.legend()
+    bottom.plot(seconds, [t["p50"] * 1000 for t in timeline], label="p50")
+    bottom.plot(seconds, [t["p99"] * 1000 for t in timeline], label="p99")
+    bottom.set_ylabel("latency (ms)")
+    bottom.set_xlabel("seconds into the as-fast-as-possible phase")
+    bottom.legend()
+    figure.suptitle(f"{r['size']} vouchers, submission to final status")
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
