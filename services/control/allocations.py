@@ -28,6 +28,7 @@ from shared.contract import (
     parse_payload,
 )
 from shared.contract.bounds import pruned, readable_code, readable_id, unreadable_id
+from shared.contract.duplicates import Republish, StoredRow, resubmission
 from shared.contract.enums import AllocationKind, DossierKind, EventType, Status
 from shared.messaging import Outgoing, dead_letter
 from shared.signing import content_digest_or
@@ -91,7 +92,7 @@ def _status(
     book: Book,
     record_id: str,
     unit_code: str,
-    status: str,
+    status: Status,
     sequence: int,
     reasons: Sequence[Reason],
 ) -> Outgoing:
@@ -103,7 +104,7 @@ def _status(
         dossier_id=record_id,
         dossier_kind=book.kind,
         unit_code=unit_code,
-        status=Status(status),
+        status=status,
         sequence=sequence,
         reasons=reasons,
         decided_by=SYSTEM,
@@ -154,22 +155,23 @@ async def handle_allocation(
     )
     existing = rows.mappings().first()
     if existing is not None:
-        if existing["content_hash"] == digest:
-            reasons = [Reason.model_validate(r) for r in existing["reasons"]]
-            status, sequence = existing["status"], existing["sequence"]
+        decision = resubmission(
+            StoredRow.of(existing),
+            record_id=record_id,
+            content_hash=digest,
+            field=book.id_field,
+            refused_as=Status.REFUSED,
+        )
+        if isinstance(decision, Republish):
+            status, sequence, reasons = decision.status, decision.sequence, list(decision.reasons)
             return [_status(deps, book, record_id, unit_code, status, sequence, reasons)]
-        # The refusal takes the next number; the record keeps its status and sequence.
-        sequence = existing["last_sequence"] + 1
+        sequence = decision.next_sequence
         await session.execute(
             book.records.update().where(id_column == record_id).values(last_sequence=sequence)
         )
-        duplicate = Reason(
-            code=ReasonCode.DUPLICATE_MODIFIED.value,
-            field=book.id_field,
-            message=f"{record_id} đã ghi nhận với nội dung khác "
-            "(id already used for other content)",
-        )
-        return [_status(deps, book, record_id, unit_code, "refused", sequence, [duplicate])]
+        return [
+            _status(deps, book, record_id, unit_code, decision.status, sequence, [decision.reason])
+        ]
     try:
         record: Recorded | None = parse_payload(envelope, book.model)
         reasons = _problems(book, record) if record else []
@@ -183,7 +185,7 @@ async def handle_allocation(
         )
         if changed is None:
             reasons = [await _reduction_refused(session, book, key, record.amount)]
-    status = "refused" if reasons else "approved"
+    status = Status.REFUSED if reasons else Status.APPROVED
     await db.insert_rows(
         session,
         book.records,
@@ -192,7 +194,7 @@ async def handle_allocation(
                 book.id_field: record_id,
                 "unit_code": unit_code,
                 "content_hash": digest,
-                "status": status,
+                "status": status.value,
                 "sequence": 1,
                 "last_sequence": 1,
                 "reasons": reasons_json(reasons),

@@ -23,7 +23,6 @@ from shared.contract import (
     InvestmentSubmitted,
     PayloadRejectedError,
     Reason,
-    ReasonCode,
     VoucherSubmitted,
     encode,
     make_envelope,
@@ -32,7 +31,8 @@ from shared.contract import (
 from shared.contract.bounds import pruned, readable_code, readable_id, unreadable_id
 from shared.contract.deadlines import WorkingCalendar, investment_deadline, voucher_deadline
 from shared.contract.directory import DirectoryEntry
-from shared.contract.enums import DossierKind, EventType, Status
+from shared.contract.duplicates import Republish, resubmission
+from shared.contract.enums import OPEN_STATUSES, SYSTEM, DossierKind, EventType, Status
 from shared.contract.internal import VOUCHER_RECEIVED, VoucherDecided, VoucherReceived
 from shared.directory import load_entries
 from shared.messaging import Outgoing, dead_letter
@@ -84,7 +84,7 @@ def _status(deps: Deps, d: db.Dossier, now: dt.datetime) -> Outgoing:
         status=Status(d.status),
         sequence=d.sequence,
         reasons=[Reason.model_validate(r) for r in d.reasons],
-        deadline=d.deadline if d.status in ("received", "in_review") else None,
+        deadline=d.deadline if d.status in OPEN_STATUSES else None,
         decided_by=d.decided_by,
     )
 
@@ -216,7 +216,7 @@ async def handle_submissions(
             dossier_id=s.dossier_id,
             unit_code=s.unit_code,
             treasury_code=readable_code(s.envelope.payload.get("treasury_code")),
-            status="received" if received else "rejected",
+            status=(Status.RECEIVED if received else Status.REJECTED).value,
             sequence=1,
             last_sequence=1,
             content_hash=s.content_hash,
@@ -226,7 +226,7 @@ async def handle_submissions(
             submitted_at=dt.datetime.fromtimestamp(s.message.timestamp, dt.UTC),
             received_at=now,
             decided_at=None if received else now,
-            decided_by=None if received else "system",
+            decided_by=None if received else SYSTEM,
             dossier_kind=s.kind,
         )
         inserted[d.dossier_id] = d
@@ -253,30 +253,22 @@ def _resubmitted(
     changed: dict[str, db.Dossier],
     history: list[dict[str, Any]],
 ) -> list[Outgoing]:
-    """Same content: the current status again, under the sequence it was published with.
-    Other content: DUPLICATE_MODIFIED under the dossier's next sequence, the original dossier
-    otherwise untouched."""
-    if s.content_hash == current.content_hash:
+    """The dossier id sent again: `shared.contract.duplicates` decides."""
+    decision = resubmission(current, record_id=current.dossier_id, content_hash=s.content_hash)
+    if isinstance(decision, Republish):
+        # The stored dossier is that status, under that sequence, with those reasons.
         deps.observe_outcome("duplicate", [])
         return [_status(deps, current, now)]
-    # The rejection takes the next number; the dossier keeps its status and that status's
-    # sequence, so a later identical resend republishes it under its own number.
-    bumped = current.advanced(last_sequence=current.last_sequence + 1)
+    bumped = current.advanced(last_sequence=decision.next_sequence)
     (inserted if current.dossier_id in inserted else changed)[current.dossier_id] = bumped
-    reason = Reason(
-        code=ReasonCode.DUPLICATE_MODIFIED.value,
-        field="dossier_id",
-        message=f"Hồ sơ {current.dossier_id} đã nộp với nội dung khác "
-        "(dossier id already used for other content)",
-    )
     rejection = bumped.advanced(
-        status="rejected",
-        sequence=bumped.last_sequence,
-        reasons=reasons_json([reason]),
-        decided_by="system",
+        status=decision.status.value,
+        sequence=decision.next_sequence,
+        reasons=reasons_json([decision.reason]),
+        decided_by=SYSTEM,
     )
     history.append(_history(rejection, now))
-    deps.observe_outcome("rejected", [reason.code])
+    deps.observe_outcome(decision.status, [decision.reason.code])
     return [_status(deps, rejection, now)]
 
 
@@ -299,7 +291,7 @@ async def handle_decisions(
                 "unknown" if d is None else d.status,
             )
             continue
-        reviewed = d.status == "in_review"
+        reviewed = d.status == Status.IN_REVIEW
         d = d.advanced(
             status=decision.status,
             sequence=d.last_sequence + 1,
@@ -311,7 +303,7 @@ async def handle_decisions(
         state[d.dossier_id] = changed[d.dossier_id] = d
         history.append(_history(d, now))
         out.append(_status(deps, d, now))
-        if d.status != "in_review":
+        if d.status != Status.IN_REVIEW:
             deps.observe_stage("control", (now - d.received_at).total_seconds())
         if d.terminal:
             # Decisions an officer took are hours apart from the automatic ones: kept apart.
