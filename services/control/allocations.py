@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.control import db, domain
-from services.control.handlers import SOURCE, SYSTEM, Deps
+from services.control.handlers import SOURCE, Deps
 from shared import codes
 from shared.consumer import Incoming
 from shared.contract import (
@@ -29,7 +29,7 @@ from shared.contract import (
 )
 from shared.contract.bounds import pruned, readable_code, readable_id, unreadable_id
 from shared.contract.duplicates import Republish, StoredRow, resubmission
-from shared.contract.enums import AllocationKind, DossierKind, EventType, Status
+from shared.contract.enums import SYSTEM, AllocationKind, DossierKind, EventType, Status
 from shared.messaging import Outgoing, dead_letter
 from shared.signing import content_digest_or
 from shared.status import reasons_json, rejection_reasons, status_changed

@@ -343,7 +343,9 @@ async def review_queue(
 ) -> list[dict[str, Any]]:
     rows = await session.execute(
         sa.select(vouchers)
-        .where(vouchers.c.treasury_code == treasury_code, vouchers.c.status == "in_review")
+        .where(
+            vouchers.c.treasury_code == treasury_code, vouchers.c.status == Status.IN_REVIEW.value
+        )
         .order_by(vouchers.c.deadline, vouchers.c.dossier_id)
         .limit(limit)
         .offset(offset)
@@ -359,7 +361,7 @@ async def review_counts(
 ) -> tuple[int, int, int]:
     """Vouchers in review (of one office, or of all): all of them, those due within `warn`,
     and those overdue."""
-    where = [vouchers.c.status == "in_review"]
+    where = [vouchers.c.status == Status.IN_REVIEW.value]
     if treasury_code is not None:
         where.append(vouchers.c.treasury_code == treasury_code)
     row = (

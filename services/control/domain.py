@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from shared.contract import Reason, ReasonCode, VoucherSubmitted
-from shared.contract.enums import Form, PaymentMethod, SpendingType
+from shared.contract.enums import Form, PaymentMethod, SpendingType, Status
 
 LineKey = tuple[str, int, str, str, str]
 """(unit, fiscal year, chapter, sector, source): one budget line."""
@@ -62,7 +62,7 @@ class ControlRules:
 
 @dataclass(frozen=True)
 class Decision:
-    status: str
+    status: Status
     reasons: tuple[Reason, ...] = ()
     commits: Mapping[LineKey, int] = field(default_factory=dict)
     settles: tuple[str, int] | None = None
@@ -230,21 +230,23 @@ def decide(
     if not by_officer:
         missing = incompleteness(v, rules)
         if missing:
-            return Decision("refused" if superseded_returned else "returned", tuple(missing))
+            return Decision(
+                Status.REFUSED if superseded_returned else Status.RETURNED, tuple(missing)
+            )
     refusals = _cash_reasons(v, rules)
     if settles(v):
         refusals += _advance_reasons(v, advance)
     else:
         refusals += _budget_reasons(v, lines) + _contract_reasons(v, contract_paid)
     if refusals:
-        return Decision("refused", tuple(refusals))
+        return Decision(Status.REFUSED, tuple(refusals))
     if not by_officer and needs_review(v, rules):
-        return Decision("in_review")
+        return Decision(Status.IN_REVIEW)
     if settles(v):
         assert v.advance_dossier_id is not None
-        return Decision("approved", settles=(v.advance_dossier_id, v.total_amount))
+        return Decision(Status.APPROVED, settles=(v.advance_dossier_id, v.total_amount))
     payment = v.total_amount if v.contract is not None else 0
-    return Decision("approved", commits=line_amounts(v), contract_payment=payment)
+    return Decision(Status.APPROVED, commits=line_amounts(v), contract_payment=payment)
 
 
 @dataclass
@@ -297,7 +299,7 @@ class Ledger:
         if contract is not None and decision.contract_payment:
             self.paid[contract] += decision.contract_payment
         if (
-            decision.status == "approved"
+            decision.status is Status.APPROVED
             and v.spending_type is SpendingType.ADVANCE
             and not settles(v)
         ):

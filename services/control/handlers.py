@@ -21,6 +21,7 @@ from shared.contract import (
     encode,
     make_envelope,
 )
+from shared.contract.enums import SYSTEM, Status
 from shared.contract.internal import VOUCHER_DECIDED, VoucherDecided, VoucherReceived
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.messaging import Outgoing
@@ -28,7 +29,6 @@ from shared.settings import TopicSettings
 from shared.status import reasons_json
 
 SOURCE = "control"
-SYSTEM = "system"
 
 
 @dataclass
@@ -48,7 +48,7 @@ def _decided(
     *,
     dossier_id: str,
     unit_code: str,
-    status: str,
+    status: Status,
     reasons: Sequence[Reason],
     by: str,
     now: dt.datetime,
@@ -150,7 +150,7 @@ class _Books:
         superseded_returned: bool,
         deps: Deps,
         by_officer: bool = False,
-    ) -> tuple[str, tuple[Reason, ...]]:
+    ) -> tuple[Status, tuple[Reason, ...]]:
         """Decide on `d` and take what an approval changes into the books."""
         if isinstance(d, InvestmentSubmitted):
             asked = self.capital.decide(
@@ -193,7 +193,7 @@ async def handle_received(
             continue
         earlier = known.get(d.supersedes_dossier_id or "")
         returned_once = bool(
-            earlier and earlier["status"] == "returned" and earlier["unit_code"] == d.unit_code
+            earlier and earlier["status"] == Status.RETURNED and earlier["unit_code"] == d.unit_code
         )
         status, reasons = books.decide(d, superseded_returned=returned_once, deps=deps)
         row = {
@@ -202,14 +202,14 @@ async def handle_received(
             "unit_code": r.unit_code,
             "treasury_code": r.treasury_code,
             "total_amount": _amount(d),
-            "status": status,
+            "status": status.value,
             "reasons": reasons_json(reasons),
             "payload": r.voucher,
             "received_at": r.received_at,
             "deadline": r.deadline,
-            "review_since": now if status == "in_review" else None,
-            "decided_at": None if status == "in_review" else now,
-            "decided_by": None if status == "in_review" else SYSTEM,
+            "review_since": now if status is Status.IN_REVIEW else None,
+            "decided_at": None if status is Status.IN_REVIEW else now,
+            "decided_by": None if status is Status.IN_REVIEW else SYSTEM,
         }
         known[r.dossier_id] = row
         rows.append(row)
@@ -225,7 +225,7 @@ async def handle_received(
             )
         )
         deps.observe_decision(status, [x.code for x in reasons])
-        if status == "approved":
+        if status is Status.APPROVED:
             deps.observe_commit((now - r.received_at).total_seconds())
     await db.insert_rows(session, db.vouchers, rows)
     await books.write(session, now)
@@ -248,7 +248,7 @@ async def decide_review(
         raise NotFound(f"no voucher {dossier_id} in spending control")
     staff.require_office(row["treasury_code"])
     staff.require_role("controller", "head")
-    if row["status"] != "in_review":
+    if row["status"] != Status.IN_REVIEW:
         raise Conflict(f"voucher {dossier_id} is {row['status']}, not in_review")
     v = _parse(VoucherReceived.model_validate({**row, "voucher": row["payload"]}))
     if decision == "approve":
@@ -259,12 +259,12 @@ async def decide_review(
     else:
         if not reasons:
             raise InvalidRequest(f"to {decision} a voucher, give at least one reason")
-        status = "refused" if decision == "refuse" else "returned"
-        if status == "returned" and v.supersedes_dossier_id:
+        status = Status.REFUSED if decision == "refuse" else Status.RETURNED
+        if status is Status.RETURNED and v.supersedes_dossier_id:
             earlier = (await db.lock_vouchers(session, [v.supersedes_dossier_id])).get(
                 v.supersedes_dossier_id
             )
-            if earlier and earlier["status"] == "returned":
+            if earlier and earlier["status"] == Status.RETURNED:
                 raise Conflict(
                     "this dossier already supersedes a returned one: additions may "
                     "be requested only once; refuse it instead"
@@ -272,7 +272,7 @@ async def decide_review(
     await db.update_voucher(
         session,
         dossier_id,
-        status=status,
+        status=status.value,
         reasons=reasons_json(reasons),
         decided_at=now,
         decided_by=staff.sub,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notify import db, domain
 from services.notify.render import Renderer
 from shared.consumer import Item
-from shared.contract import StatusChanged, parse_payload
+from shared.contract import Status, StatusChanged, parse_payload
 from shared.contract.deadlines import TZ
 from shared.contract.directory import DirectoryEntry
 from shared.directory import load_entries
@@ -135,7 +135,7 @@ def notices_for(
     }
     value = status.status.value
     if value in domain.UNIT_STATUSES:
-        template = "notice" if value in domain.NOTICE_STATUSES else "approved"
+        template = "notice" if value in domain.NOTICE_STATUSES else Status.APPROVED.value
         return [
             domain.Notice(
                 domain.notice_key(status.dossier_id, value, r),
@@ -147,7 +147,7 @@ def notices_for(
             )
             for r in entry.recipients()
         ]
-    if value == "in_review":
+    if value == Status.IN_REVIEW:
         office = deps.offices.office(entry.treasury_code)
         return [
             domain.Notice(
@@ -235,7 +235,7 @@ async def scan_deadlines(session: AsyncSession, *, deps: Deps) -> int:
             await session.execute(
                 sa.select(db.dossiers)
                 .where(
-                    db.dossiers.c.status == "in_review",
+                    db.dossiers.c.status == Status.IN_REVIEW.value,
                     db.dossiers.c.deadline.is_not(None),
                     db.dossiers.c.deadline <= now + deps.warn,
                     sa.not_(db.dossiers.c.overdue_alerted),
@@ -254,7 +254,7 @@ async def scan_deadlines(session: AsyncSession, *, deps: Deps) -> int:
             continue
         entry = units.get(r["unit_code"])
         office = deps.offices.office(r["treasury_code"] or "")
-        context = {**_context(entry, dict(r), deps), "kind": kind, "status": "in_review"}
+        context = {**_context(entry, dict(r), deps), "kind": kind, "status": Status.IN_REVIEW.value}
         deliveries += [
             _email_row(
                 deps,
@@ -299,7 +299,7 @@ async def send_digests(session: AsyncSession, *, deps: Deps) -> int:
                 await session.execute(
                     sa.select(db.dossiers)
                     .where(
-                        db.dossiers.c.status == "in_review",
+                        db.dossiers.c.status == Status.IN_REVIEW.value,
                         db.dossiers.c.treasury_code == office.treasury_code,
                     )
                     .order_by(db.dossiers.c.deadline)
@@ -322,7 +322,7 @@ async def send_digests(session: AsyncSession, *, deps: Deps) -> int:
             "day": day,
             "office_name": office.name,
             "treasury_code": office.treasury_code,
-            "in_review": items,
+            "waiting": items,
         }
         rows += [
             _email_row(

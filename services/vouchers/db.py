@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.contract.enums import TERMINAL_STATUSES, Status
 from shared.directory import directory_table
 from shared.directory import office_of_unit as office_in_directory
 from shared.messaging import messaging_tables
@@ -58,8 +59,6 @@ history = sa.Table(
 )
 sa.Index("dossier_history_at", history.c.at)
 
-TERMINAL = ("rejected", "approved", "refused", "returned")
-
 
 @dataclass(frozen=True)
 class Dossier:
@@ -82,7 +81,7 @@ class Dossier:
 
     @property
     def terminal(self) -> bool:
-        return self.status in TERMINAL
+        return self.status in TERMINAL_STATUSES
 
     def advanced(self, **changes: Any) -> Dossier:
         return replace(self, **changes)
@@ -190,7 +189,7 @@ async def office_day(
     """An office's day: dossiers received, and status changes by status, in all and per hour
     (hours counted from `start`)."""
     received = sa.select(
-        dossiers.c.received_at.label("t"), sa.literal("received").label("status")
+        dossiers.c.received_at.label("t"), sa.literal(Status.RECEIVED.value).label("status")
     ).where(
         dossiers.c.treasury_code == treasury_code,
         dossiers.c.received_at >= start,
@@ -203,7 +202,7 @@ async def office_day(
             dossiers.c.treasury_code == treasury_code,
             history.c.at >= start,
             history.c.at < end,
-            history.c.status != "received",
+            history.c.status != Status.RECEIVED.value,
         )
     )
     events = sa.union_all(received, changed).subquery("events")

@@ -293,7 +293,7 @@ async def handle_decisions(
             continue
         reviewed = d.status == Status.IN_REVIEW
         d = d.advanced(
-            status=decision.status,
+            status=decision.status.value,
             sequence=d.last_sequence + 1,
             last_sequence=d.last_sequence + 1,
             reasons=reasons_json(decision.reasons),
