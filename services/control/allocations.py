@@ -149,11 +149,7 @@ async def handle_allocation(
         ]
     unit_code = readable_code(raw.get("unit_code"))
     digest = content_digest_or(raw, fallback=message.value or b"")
-    id_column = book.records.c[book.id_field]
-    rows = await session.execute(
-        book.records.select().where(id_column == record_id).with_for_update()
-    )
-    existing = rows.mappings().first()
+    existing = await db.lock_record(session, book.records, book.id_field, record_id)
     if existing is not None:
         decision = resubmission(
             StoredRow.of(existing),
@@ -166,9 +162,7 @@ async def handle_allocation(
             status, sequence, reasons = decision.status, decision.sequence, list(decision.reasons)
             return [_status(deps, book, record_id, unit_code, status, sequence, reasons)]
         sequence = decision.next_sequence
-        await session.execute(
-            book.records.update().where(id_column == record_id).values(last_sequence=sequence)
-        )
+        await db.use_sequence(session, book.records, book.id_field, record_id, sequence)
         return [
             _status(deps, book, record_id, unit_code, decision.status, sequence, [decision.reason])
         ]

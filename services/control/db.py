@@ -332,6 +332,24 @@ async def insert_rows(
         await session.execute(sa.insert(table), list(rows))
 
 
+async def lock_record(
+    session: AsyncSession, table: sa.Table, id_field: str, record_id: str
+) -> dict[str, Any] | None:
+    """An allocation or capital plan record by its id, locked until the transaction ends."""
+    stmt = table.select().where(table.c[id_field] == record_id).with_for_update()
+    row = (await session.execute(stmt)).mappings().first()
+    return None if row is None else dict(row)
+
+
+async def use_sequence(
+    session: AsyncSession, table: sa.Table, id_field: str, record_id: str, sequence: int
+) -> None:
+    """Take `sequence` as the record's highest, its status and that status's sequence kept."""
+    await session.execute(
+        table.update().where(table.c[id_field] == record_id).values(last_sequence=sequence)
+    )
+
+
 async def update_voucher(session: AsyncSession, dossier_id: str, **values: Any) -> None:
     await session.execute(
         sa.update(vouchers).where(vouchers.c.dossier_id == dossier_id).values(**values)

@@ -5,9 +5,9 @@ inside `router()` as objects, not as strings it cannot resolve.
 """
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
@@ -39,7 +39,7 @@ class DeliveryView(BaseModel):
     dossier_kind: str | None = None
 
 
-def router(runtime: Runtime, sender: Sender) -> APIRouter:
+def router(runtime: Runtime, sender: Sender, clock: Callable[[], dt.datetime]) -> APIRouter:
     api = APIRouter()
     # Type aliases, named as FastAPI's documentation names them.
     doors = runtime.doors(dossier_id=db.office_of_dossier, delivery_id=db.office_of_delivery)
@@ -57,12 +57,8 @@ def router(runtime: Runtime, sender: Sender) -> APIRouter:
     async def notifications(dossier_id: str, caller: CallerDep) -> list[DeliveryView]:
         del caller
         async with runtime.sessionmaker() as session:
-            rows = await session.execute(
-                sa.select(*columns)
-                .where(db.deliveries.c.dossier_id == dossier_id)
-                .order_by(db.deliveries.c.id)
-            )
-        return [DeliveryView(**r) for r in rows.mappings()]
+            rows = await db.deliveries_of(session, dossier_id, columns=columns)
+        return [DeliveryView(**r) for r in rows]
 
     @api.get(
         "/notifications/troubled",
@@ -90,27 +86,13 @@ def router(runtime: Runtime, sender: Sender) -> APIRouter:
         delivery_id: Annotated[int, Path(ge=1, le=db.BIGINT_MAX)], staff: StaffDep
     ) -> DeliveryView:
         async with runtime.sessionmaker() as session, session.begin():
-            row = (
-                (
-                    await session.execute(
-                        sa.select(*columns)
-                        .where(db.deliveries.c.id == delivery_id)
-                        .with_for_update()
-                    )
-                )
-                .mappings()
-                .first()
-            )
+            row = await db.lock_delivery(session, delivery_id, columns=columns)
             if row is None:
                 raise NotFound(f"no delivery {delivery_id}")
             if row["status"] == "sent":
                 raise Conflict(f"delivery {delivery_id} was sent; it is not sent twice")
-            now = dt.datetime.now(dt.UTC)
-            await session.execute(
-                sa.update(db.deliveries)
-                .where(db.deliveries.c.id == delivery_id)
-                .values(status="pending", next_attempt_at=now)
-            )
+            now = clock()
+            await db.send_again(session, delivery_id, at=now)
         sender.wake()
         return DeliveryView(**{**row, "status": "pending", "next_attempt_at": now})
 

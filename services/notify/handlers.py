@@ -12,8 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify import db, domain
@@ -95,19 +93,13 @@ async def write_deliveries(session: AsyncSession, deps: Deps, rows: list[dict[st
     """Add deliveries the ledger does not hold yet; how many were new."""
     if not rows:
         return 0
-    stmt = (
-        pg_insert(db.deliveries)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(db.deliveries.c.channel, db.deliveries.c.kind)
-    )
-    created = (await session.execute(stmt)).all()
+    created = await db.insert_deliveries(session, rows)
     for channel, kind in created:
         deps.observe_created(channel, kind)
     return len(created)
 
 
-def _context(entry: DirectoryEntry | None, d: dict[str, Any], deps: Deps) -> dict[str, Any]:
+def _details(entry: DirectoryEntry | None, d: dict[str, Any], deps: Deps) -> dict[str, Any]:
     office = deps.offices.office(entry.treasury_code) if entry else None
     return {
         "dossier_id": d["dossier_id"],
@@ -128,7 +120,7 @@ def notices_for(
     if status.dossier_kind.value not in ("voucher", "investment", "registration") or entry is None:
         return []
     context = {
-        **_context(entry, d, deps),
+        **_details(entry, d, deps),
         "status": status.status.value,
         "reasons": [r.model_dump() for r in status.reasons],
         "decided_by": status.decided_by,
@@ -170,14 +162,7 @@ async def handle_statuses(
     parsed = [(parse_payload(envelope, StatusChanged), message) for envelope, message in items]
     entries = await load_entries(session, db.directory, {s.unit_code for s, _ in parsed})
     ids = sorted({s.dossier_id for s, _ in parsed})
-    known = {
-        r["dossier_id"]: dict(r)
-        for r in (
-            await session.execute(
-                sa.select(db.dossiers).where(db.dossiers.c.dossier_id.in_(ids)).with_for_update()
-            )
-        ).mappings()
-    }
+    known = await db.lock_dossiers(session, ids)
     rows: list[dict[str, Any]] = []
     for status, message in parsed:
         d = known.get(status.dossier_id)
@@ -209,18 +194,7 @@ async def handle_statuses(
         rows += [
             _webhook_row(url, status, message.value or b"", now, resync) for url in deps.webhooks
         ]
-    if known:
-        upsert = pg_insert(db.dossiers).values(list(known.values()))
-        await session.execute(
-            upsert.on_conflict_do_update(
-                index_elements=["dossier_id"],
-                set_={
-                    c.name: upsert.excluded[c.name]
-                    for c in db.dossiers.columns
-                    if c.name not in ("dossier_id", "first_seen")
-                },
-            )
-        )
+    await db.save_dossiers(session, list(known.values()))
     if await write_deliveries(session, deps, rows):
         deps.wake()
     return []
@@ -230,22 +204,7 @@ async def scan_deadlines(session: AsyncSession, *, deps: Deps) -> int:
     """Warn each office once when a dossier under review nears its deadline, and once more
     when it is overdue. Returns how many warnings were written."""
     now = deps.clock()
-    rows = (
-        (
-            await session.execute(
-                sa.select(db.dossiers)
-                .where(
-                    db.dossiers.c.status == Status.IN_REVIEW.value,
-                    db.dossiers.c.deadline.is_not(None),
-                    db.dossiers.c.deadline <= now + deps.warn,
-                    sa.not_(db.dossiers.c.overdue_alerted),
-                )
-                .with_for_update(skip_locked=True)
-            )
-        )
-        .mappings()
-        .all()
-    )
+    rows = await db.due_for_warning(session, until=now + deps.warn)
     units = await load_entries(session, db.directory, {r["unit_code"] for r in rows})
     deliveries: list[dict[str, Any]] = []
     for r in rows:
@@ -254,7 +213,7 @@ async def scan_deadlines(session: AsyncSession, *, deps: Deps) -> int:
             continue
         entry = units.get(r["unit_code"])
         office = deps.offices.office(r["treasury_code"] or "")
-        context = {**_context(entry, dict(r), deps), "kind": kind, "status": Status.IN_REVIEW.value}
+        context = {**_details(entry, r, deps), "kind": kind, "status": Status.IN_REVIEW.value}
         deliveries += [
             _email_row(
                 deps,
@@ -270,16 +229,7 @@ async def scan_deadlines(session: AsyncSession, *, deps: Deps) -> int:
             )
             for s in (office.staff if office else ())
         ]
-        flags = (
-            {"warned": True}
-            if kind == "deadline_warning"
-            else {"warned": True, "overdue_alerted": True}
-        )
-        await session.execute(
-            sa.update(db.dossiers)
-            .where(db.dossiers.c.dossier_id == r["dossier_id"])
-            .values(**flags)
-        )
+        await db.mark_warned(session, r["dossier_id"], overdue=kind != "deadline_warning")
     created = await write_deliveries(session, deps, deliveries)
     if created:
         deps.wake()
@@ -294,20 +244,7 @@ async def send_digests(session: AsyncSession, *, deps: Deps) -> int:
     day = now.date().isoformat()
     rows: list[dict[str, Any]] = []
     for office in deps.offices.offices:
-        waiting = (
-            (
-                await session.execute(
-                    sa.select(db.dossiers)
-                    .where(
-                        db.dossiers.c.status == Status.IN_REVIEW.value,
-                        db.dossiers.c.treasury_code == office.treasury_code,
-                    )
-                    .order_by(db.dossiers.c.deadline)
-                )
-            )
-            .mappings()
-            .all()
-        )
+        waiting = await db.waiting_for_review(session, office.treasury_code)
         items = [
             {
                 "dossier_id": w["dossier_id"],

@@ -11,7 +11,6 @@ from functools import partial
 from pathlib import Path
 
 import httpx
-import sqlalchemy as sa
 from fastapi import FastAPI
 
 from services.notify import api, db, domain, handlers
@@ -50,12 +49,7 @@ async def _watch(runtime: Runtime, deps: handlers.Deps, metrics: NotifyMetrics) 
                 await handlers.scan_deadlines(session, deps=deps)
                 await handlers.send_digests(session, deps=deps)
             async with runtime.sessionmaker() as session:
-                rows = await session.execute(
-                    sa.select(db.deliveries.c.channel, sa.func.count())
-                    .where(db.deliveries.c.status == "pending")
-                    .group_by(db.deliveries.c.channel)
-                )
-                counts: dict[str, int] = {str(c): int(n) for c, n in rows.tuples().all()}
+                counts = await db.pending_by_channel(session)
             for channel in ("email", "webhook"):
                 metrics.pending.labels(channel).set(counts.get(channel, 0))
         except Exception:
@@ -116,7 +110,7 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = _now) 
         runtime,
         title="Notify service",
         description="Emails to units and treasury staff, deadline alerts, portal webhooks.",
-        routers=[api.router(runtime, senders[0])],
+        routers=[api.router(runtime, senders[0], clock)],
     )
 
 
