@@ -25,7 +25,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contract import Envelope, MalformedMessageError, decode_envelope
-from shared.messaging import MessagingTables, Outgoing, claim, dead_letter, enqueue
+from shared.messaging import MessagingTables, Outgoing, claim, dead_letter
+from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -136,11 +137,11 @@ class BatchApplier:
         on_dead_letter: Callable[[str], None] = lambda topic: None,
         max_backoff: float = 10.0,
     ) -> None:
-        self._sessionmaker = sessionmaker
         self._tables = tables
+        # Committed batches wake the relay (`on_committed`) through the unit of work.
+        self._work = UnitOfWork(sessionmaker, tables, on_committed)
         self._handler = handler
         self._deadletter_topic = deadletter_topic
-        self._on_committed = on_committed
         self._on_dead_letter = on_dead_letter
         self._max_backoff = max_backoff
 
@@ -165,7 +166,6 @@ class BatchApplier:
                     continue
                 stop_worker(f"the batch could not be applied even message by message: {exc!r}")
                 raise
-            self._on_committed()
             for topic in stats.dead_lettered_from:
                 self._on_dead_letter(topic)
             return stats
@@ -179,13 +179,13 @@ class BatchApplier:
                 items.append((decode_envelope(message.value), message))
             except MalformedMessageError as err:
                 out.append(self._dead(message, str(err)))
-        async with self._sessionmaker() as session, session.begin():
+        async with self._work() as tx:
             if not isolate:
-                out.extend(await self._apply_items(session, items, stats))
+                out.extend(await self._apply_items(tx.session, items, stats))
             else:
                 for item in items:
-                    out.extend(await self._apply_isolated(session, item, stats))
-            await enqueue(session, self._tables, out)
+                    out.extend(await self._apply_isolated(tx.session, item, stats))
+            tx.publish(out)
         stats.dead_lettered_from = [
             dict(m.headers).get("source-topic", "")
             for m in out

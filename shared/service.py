@@ -42,6 +42,7 @@ from shared.relay import OutboxRelay
 from shared.settings import BaseServiceSettings
 from shared.signing import TrustStore
 from shared.startup import Readiness, broker_start, database_check, wait_for
+from shared.unit_of_work import UnitOfWork
 from shared.watchers import watch_lag, watch_outbox
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,11 @@ class Runtime:
             sessionmaker=self.sessionmaker,
             office_of=office_of,
         )
+
+    @property
+    def unit_of_work(self) -> UnitOfWork:
+        """A transaction whose events reach the outbox in it and the relay after it."""
+        return UnitOfWork(self.sessionmaker, self.tables, self.relay.wake)
 
     def background(self, task: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """A coroutine to run beside the stream for the life of the process."""

@@ -16,7 +16,6 @@ from services.control.domain import line_amounts
 from shared.auth import Caller, Staff
 from shared.contract import DossierKind, InvestmentSubmitted, Reason, VoucherSubmitted
 from shared.errors import NotFound
-from shared.messaging import enqueue
 from shared.paging import FiscalYear, Page, PageSize
 from shared.service import Runtime
 
@@ -222,17 +221,16 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
         summary="Approve (re-checking the budget now), refuse or return a voucher",
     )
     async def decide(dossier_id: str, body: ReviewDecision, staff: DeciderDep) -> DecisionResult:
-        async with runtime.sessionmaker() as session, session.begin():
+        async with runtime.unit_of_work() as tx:
             status, events = await handlers.decide_review(
-                session,
+                tx.session,
                 dossier_id=dossier_id,
                 decision=body.decision,
                 reasons=body.reasons,
                 staff=staff,
                 deps=deps,
             )
-            await enqueue(session, runtime.tables, events)
-        runtime.relay.wake()
+            tx.publish(events)
         return DecisionResult(dossier_id=dossier_id, status=status)
 
     @api.get(

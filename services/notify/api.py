@@ -16,6 +16,7 @@ from services.notify.sender import Sender
 from shared.auth import Caller, Staff
 from shared.errors import Conflict, NotFound
 from shared.service import Runtime
+from shared.unit_of_work import UnitOfWork
 
 
 class DeliveryView(BaseModel):
@@ -46,6 +47,8 @@ def router(runtime: Runtime, sender: Sender, clock: Callable[[], dt.datetime]) -
     StaffDep = Annotated[Staff, Depends(doors.staff())]  # noqa: N806
     CallerDep = Annotated[Caller, Depends(doors.caller())]  # noqa: N806
     OpsDep = Annotated[Staff, Depends(doors.staff("ops", "head"))]  # noqa: N806
+    # A delivery put back in the ledger wakes a sender once it is committed.
+    requeue = UnitOfWork(runtime.sessionmaker, runtime.tables, sender.wake)
     columns = [db.deliveries.c[n] for n in DeliveryView.model_fields if n in db.deliveries.c]
 
     @api.get(
@@ -85,15 +88,14 @@ def router(runtime: Runtime, sender: Sender, clock: Callable[[], dt.datetime]) -
     async def retry(
         delivery_id: Annotated[int, Path(ge=1, le=db.BIGINT_MAX)], staff: StaffDep
     ) -> DeliveryView:
-        async with runtime.sessionmaker() as session, session.begin():
-            row = await db.lock_delivery(session, delivery_id, columns=columns)
+        async with requeue() as tx:
+            row = await db.lock_delivery(tx.session, delivery_id, columns=columns)
             if row is None:
                 raise NotFound(f"no delivery {delivery_id}")
             if row["status"] == "sent":
                 raise Conflict(f"delivery {delivery_id} was sent; it is not sent twice")
             now = clock()
-            await db.send_again(session, delivery_id, at=now)
-        sender.wake()
+            await db.send_again(tx.session, delivery_id, at=now)
         return DeliveryView(**{**row, "status": "pending", "next_attempt_at": now})
 
     return api
