@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Callable
 from functools import partial
@@ -18,6 +18,8 @@ from shared.directory import directory_handler
 from shared.logging import configure_logging
 from shared.service import Runtime, build_runtime, make_api, serve
 
+log = logging.getLogger(__name__)
+
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -27,7 +29,7 @@ async def _watch_reviews(
     runtime: Runtime, metrics: ControlMetrics, clock: Callable[[], dt.datetime]
 ) -> None:
     while True:
-        with contextlib.suppress(Exception):
+        try:
             async with runtime.sessionmaker() as session:
                 total, at_risk, overdue = await db.review_counts(
                     session, clock(), dt.timedelta(hours=2)
@@ -35,6 +37,9 @@ async def _watch_reviews(
             metrics.review_queue.set(total)
             metrics.deadlines.labels("at_risk").set(at_risk)
             metrics.deadlines.labels("overdue").set(overdue)
+        except Exception as exc:
+            runtime.failed("review_watch")
+            log.warning("review queue figures unavailable: %s", exc)
         await asyncio.sleep(5)
 
 

@@ -53,6 +53,7 @@ async def _watch(runtime: Runtime, deps: handlers.Deps, metrics: NotifyMetrics) 
             for channel in ("email", "webhook"):
                 metrics.pending.labels(channel).set(counts.get(channel, 0))
         except Exception:
+            runtime.failed("deadline_scan")
             log.exception("deadline and digest scan failed")
         await asyncio.sleep(5)
 
@@ -79,6 +80,7 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = _now) 
             observe=metrics.observe,
             observe_in_doubt=metrics.observe_in_doubt,
             crash=crash,
+            on_loop_failure=lambda: runtime.failed("delivery"),
         )
         for _ in range(settings.notify_senders)
     ]

@@ -14,7 +14,8 @@ from services.registration.config import RegistrationSettings
 from services.registration.metrics import RegistrationMetrics
 from shared.contract.deadlines import WorkingCalendar
 from shared.logging import configure_logging
-from shared.service import build_runtime, load_trust_store, make_api, serve
+from shared.service import build_runtime, make_api, serve
+from shared.signing import load_trust_store
 
 
 def _now() -> dt.datetime:

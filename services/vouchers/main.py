@@ -17,7 +17,8 @@ from services.vouchers.signatures import CertificateChecker
 from shared.contract.deadlines import WorkingCalendar
 from shared.directory import directory_handler
 from shared.logging import configure_logging
-from shared.service import build_runtime, load_trust_store, make_api, serve
+from shared.service import build_runtime, make_api, serve
+from shared.signing import load_trust_store
 
 
 def _now() -> dt.datetime:
