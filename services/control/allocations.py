@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.control import db, domain
+from services.control import db, domain, ledger_db
 from services.control.handlers import SOURCE, Deps
 from shared import codes
 from shared.consumer import Incoming
@@ -174,7 +174,7 @@ async def handle_allocation(
     if record is not None and not reasons:
         key = tuple(getattr(record, n) for n in book.columns)
         delta = -record.amount if record.kind is AllocationKind.REDUCTION else record.amount
-        changed = await db.change_allocation(
+        changed = await ledger_db.change_allocation(
             session, key, delta, now, table=book.lines, columns=book.columns
         )
         if changed is None:
@@ -203,7 +203,7 @@ async def handle_allocation(
 async def _reduction_refused(
     session: AsyncSession, book: Book, key: tuple[Any, ...], amount: int
 ) -> Reason:
-    state = await db.line_state(session, key, table=book.lines, columns=book.columns)
+    state = await ledger_db.line_state(session, key, table=book.lines, columns=book.columns)
     if state is None:
         unknown = (
             ReasonCode.CAPITAL_PLAN_UNKNOWN

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.control import capital_db, db, handlers
+from services.control import capital_db, db, handlers, ledger_db
 from services.control.domain import line_amounts
 from shared.auth import Caller, Staff
 from shared.contract import DossierKind, InvestmentSubmitted, Reason, VoucherSubmitted
@@ -102,7 +102,7 @@ async def _budget_lines(session: AsyncSession, payload: dict[str, Any]) -> list[
     """Each budget line a voucher spends on, as it is now, and what the voucher asks of it."""
     lines = []
     for key, amount in sorted(line_amounts(VoucherSubmitted.model_validate(payload)).items()):
-        state = await db.line_state(session, key)
+        state = await ledger_db.line_state(session, key)
         allocated, committed = (state.allocated, state.committed) if state else (0, 0)
         _, year, chapter, sector, source = key
         lines.append(

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.control import capital_db, db, domain, investment
+from services.control import capital_db, db, domain, investment, ledger_db
+from services.control.ledger import Ledger
 from shared.auth import Staff
 from shared.consumer import Item
 from shared.contract import (
@@ -71,51 +72,6 @@ def _decided(
     return Outgoing(topic=deps.topics.decisions, key=unit_code.encode(), value=encode(envelope))
 
 
-async def _lock_ledger(
-    session: AsyncSession, vouchers: Sequence[VoucherSubmitted]
-) -> domain.Ledger:
-    """The rows these vouchers touch, locked in key order until the transaction ends."""
-    keys = [k for v in vouchers if not domain.settles(v) for k in domain.line_amounts(v)]
-    contract_keys = [k for v in vouchers if (k := domain.contract_key(v)) is not None]
-    advance_ids = [
-        v.advance_dossier_id for v in vouchers if domain.settles(v) and v.advance_dossier_id
-    ]
-    return domain.Ledger(
-        lines=await db.lock_lines(session, keys),
-        advances=await db.lock_advances(session, advance_ids),
-        contracts=await db.lock_contracts(session, contract_keys),
-    )
-
-
-async def _write_ledger(session: AsyncSession, ledger: domain.Ledger, now: dt.datetime) -> None:
-    """Conditional updates: a decision that no longer fits rolls the whole batch back."""
-    await db.insert_rows(
-        session,
-        db.advances,
-        [
-            {"dossier_id": a.dossier_id, "unit_code": a.unit_code, "amount": a.amount, "settled": 0}
-            for a in ledger.new_advances
-        ],
-    )
-    await db.commit_amounts(session, dict(ledger.line_deltas), now)
-    for advance_id, amount in sorted(ledger.settled.items()):
-        await db.settle(session, advance_id, amount)
-    for contract, amount in sorted(ledger.paid.items()):
-        await db.add_contract_payment(session, contract, amount)
-    await db.insert_rows(
-        session,
-        db.commitments,
-        [
-            {
-                **dict(zip(db.LINE_COLUMNS, key, strict=True)),
-                "dossier_id": dossier,
-                "amount": amount,
-            }
-            for dossier, key, amount in ledger.commitments
-        ],
-    )
-
-
 def _parse(r: VoucherReceived) -> VoucherSubmitted | InvestmentSubmitted:
     if r.dossier_kind == "investment":
         return InvestmentSubmitted.model_validate(r.voucher)
@@ -126,7 +82,7 @@ def _parse(r: VoucherReceived) -> VoucherSubmitted | InvestmentSubmitted:
 class _Books:
     """The budget ledger and the investment ledger of one transaction, locked in that order."""
 
-    budget: domain.Ledger
+    budget: Ledger
     capital: investment.InvestmentLedger
 
     @classmethod
@@ -139,7 +95,7 @@ class _Books:
         vouchers = [d for d in dossiers if isinstance(d, VoucherSubmitted)]
         requests = [d for d in dossiers if isinstance(d, InvestmentSubmitted)]
         return cls(
-            await _lock_ledger(session, vouchers),
+            await ledger_db.lock_ledger(session, vouchers),
             await capital_db.lock_ledger(session, requests, now),
         )
 
@@ -168,7 +124,7 @@ class _Books:
         return decision.status, decision.reasons
 
     async def write(self, session: AsyncSession, now: dt.datetime) -> None:
-        await _write_ledger(session, self.budget, now)
+        await ledger_db.write_ledger(session, self.budget, now)
         await capital_db.write_ledger(session, self.capital, now)
 
 
