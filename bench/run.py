@@ -14,18 +14,15 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-import psutil
 import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from rich.console import Console
 from rich.progress import Progress
 
+from bench.measure import Collector, Sampler, percentiles, timeline
 from bench.workload import Workload, load_or_make
 from shared.db import sync_url
 from shared.settings import TopicSettings
@@ -34,75 +31,8 @@ from stack.config import ExternalServices
 from stack.ports import stack_settings
 from stack.runner import Endpoints, Stack
 
-TERMINAL = {b'"approved"', b'"refused"', b'"returned"', b'"rejected"'}
 # A voucher crosses four topics: vouchers, control, decisions, status.
 HOPS = 4
-
-
-@dataclass
-class Collector:
-    """Terminal statuses as they arrive, with the time each voucher was sent."""
-
-    sent: dict[str, float] = field(default_factory=dict)
-    done: dict[str, float] = field(default_factory=dict)
-
-    async def read(self, bootstrap: str, topic: str) -> None:
-        consumer = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=bootstrap,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            max_poll_records=2000,
-        )
-        await consumer.start()
-        try:
-            while True:
-                batches = await consumer.getmany(timeout_ms=100)
-                now = time.monotonic()
-                for records in batches.values():
-                    for r in records:
-                        payload = orjson.loads(r.value)["payload"]
-                        if payload.get("dossier_kind") == "voucher" and payload["status"] in (
-                            "approved",
-                            "refused",
-                            "returned",
-                            "rejected",
-                        ):
-                            self.done.setdefault(payload["dossier_id"], now)
-        finally:
-            await consumer.stop()
-
-
-def percentiles(values: Sequence[float]) -> dict[str, float]:
-    if not values:
-        return {}
-    ordered = sorted(values)
-
-    def pick(q: float) -> float:
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-    return {"p50": pick(0.5), "p95": pick(0.95), "p99": pick(0.99), "max": ordered[-1]}
-
-
-class Sampler:
-    """CPU seconds and peak RSS of each service process, sampled every second."""
-
-    def __init__(self, pids: dict[str, int]) -> None:
-        self.procs = {n: psutil.Process(p) for n, p in pids.items()}
-        self.peak_rss: dict[str, int] = dict.fromkeys(pids, 0)
-        self.start_cpu = {n: self._cpu(p) for n, p in self.procs.items()}
-
-    @staticmethod
-    def _cpu(proc: psutil.Process) -> float:
-        times = proc.cpu_times()
-        return float(times.user + times.system)
-
-    def sample(self) -> None:
-        for name, proc in self.procs.items():
-            self.peak_rss[name] = max(self.peak_rss[name], proc.memory_info().rss)
-
-    def cpu_since_start(self) -> dict[str, float]:
-        return {n: self._cpu(p) - self.start_cpu[n] for n, p in self.procs.items()}
 
 
 class Bench:
@@ -301,7 +231,7 @@ class Bench:
         await producer.stop()
         reader.cancel()
         await asyncio.gather(reader, return_exceptions=True)
-        self.timeline = _timeline(collector, [d for _, d, _ in vouchers[start:]])
+        self.timeline = timeline(collector, [d for _, d, _ in vouchers[start:]])
         return {
             "size": self.size,
             "units": len(workload.registrations),
@@ -313,29 +243,6 @@ class Bench:
             "cpu_share_during_burst": {n: c / burst["seconds"] for n, c in cpu.items()},
             "peak_rss_mib": {n: r / 2**20 for n, r in sampler.peak_rss.items()},
         }
-
-
-def _timeline(collector: Collector, ids: list[str]) -> list[dict[str, float]]:
-    done = sorted(
-        (collector.done[d], collector.done[d] - collector.sent[d])
-        for d in ids
-        if d in collector.done
-    )
-    if not done:
-        return []
-    start = min(collector.sent[d] for d in ids)
-    seconds: dict[int, list[float]] = {}
-    for at, latency in done:
-        seconds.setdefault(int(at - start), []).append(latency)
-    return [
-        {
-            "second": s,
-            "throughput": len(v),
-            "p50": percentiles(v)["p50"],
-            "p99": percentiles(v)["p99"],
-        }
-        for s, v in sorted(seconds.items())
-    ]
 
 
 def _count(dsn: str, table: str) -> int:
