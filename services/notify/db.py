@@ -83,6 +83,53 @@ sa.Index(
     "dossiers_watch", dossiers.c.deadline, postgresql_where=dossiers.c.status == Status.IN_REVIEW
 )
 
+# A status whose unit the directory does not hold yet (the status topic and the directory
+# topic are read apart): its notices are written when the unit's entry arrives.
+awaiting = sa.Table(
+    "awaiting_unit",
+    metadata,
+    sa.Column("dossier_id", sa.Text(), primary_key=True),
+    sa.Column("status", sa.Text(), primary_key=True),
+    sa.Column("sequence", sa.Integer(), primary_key=True),
+    sa.Column("unit_code", sa.Text(), nullable=False),
+    sa.Column("payload", JSONB(), nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+sa.Index("awaiting_unit_unit", awaiting.c.unit_code)
+
+
+async def keep_awaiting(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Keep statuses until their unit is known; a redelivered one is kept once."""
+    if rows:
+        stmt = pg_insert(awaiting).values(rows).on_conflict_do_nothing()
+        await session.execute(stmt)
+
+
+async def take_awaiting(
+    session: AsyncSession, unit_code: str
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The statuses kept for `unit_code`, each with its dossier as notify holds it, removed
+    from the waiting list (in the caller's transaction)."""
+    taken = (
+        await session.execute(
+            sa.delete(awaiting)
+            .where(awaiting.c.unit_code == unit_code)
+            .returning(awaiting.c.dossier_id, awaiting.c.payload)
+        )
+    ).all()
+    if not taken:
+        return []
+    ids = sorted({dossier_id for dossier_id, _ in taken})
+    rows = await session.execute(sa.select(dossiers).where(dossiers.c.dossier_id.in_(ids)))
+    known = {r["dossier_id"]: dict(r) for r in rows.mappings()}
+    return [(payload, known[d]) for d, payload in taken if d in known]
+
+
+async def awaiting_count(session: AsyncSession) -> int:
+    return int(
+        (await session.execute(sa.select(sa.func.count()).select_from(awaiting))).scalar_one()
+    )
+
 
 def _office() -> sa.ColumnElement[str]:
     return sa.func.coalesce(dossiers.c.treasury_code, directory.c.entry["treasury_code"].astext)

@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify import db, domain
 from services.notify.render import Renderer
-from shared.consumer import Item
-from shared.contract import Status, StatusChanged, parse_payload
+from shared.consumer import Handler, Incoming, Item
+from shared.contract import Envelope, Status, StatusChanged, parse_payload
 from shared.contract.deadlines import TZ
 from shared.contract.directory import DirectoryEntry
-from shared.directory import load_entries
+from shared.directory import directory_handler, load_entries
 from shared.messaging import Outgoing
 
 
@@ -113,11 +113,19 @@ def _details(entry: DirectoryEntry | None, d: dict[str, Any], deps: Deps) -> dic
     }
 
 
+def has_notices(status: StatusChanged) -> bool:
+    """Whether `status` causes emails (once its unit is known)."""
+    value = status.status.value
+    return status.dossier_kind.value in ("voucher", "investment", "registration") and (
+        value in domain.UNIT_STATUSES or value == Status.IN_REVIEW
+    )
+
+
 def notices_for(
     status: StatusChanged, d: dict[str, Any], entry: DirectoryEntry | None, deps: Deps
 ) -> list[domain.Notice]:
     """The emails one status causes: to the unit for outcomes, to its office for reviews."""
-    if status.dossier_kind.value not in ("voucher", "investment", "registration") or entry is None:
+    if not has_notices(status) or entry is None:
         return []
     context = {
         **_details(entry, d, deps),
@@ -164,6 +172,7 @@ async def handle_statuses(
     ids = sorted({s.dossier_id for s, _ in parsed})
     known = await db.lock_dossiers(session, ids)
     rows: list[dict[str, Any]] = []
+    waiting: list[dict[str, Any]] = []
     for status, message in parsed:
         d = known.get(status.dossier_id)
         if d is None:
@@ -189,15 +198,64 @@ async def handle_statuses(
                 treasury_code=entry.treasury_code if entry else d["treasury_code"],
                 reasons=[r.model_dump() for r in status.reasons],
             )
+        if entry is None and _unit_to_come(status):
+            waiting.append(_awaiting_row(status, now))
         rows += [_email_row(deps, n, now) for n in notices_for(status, d, entry, deps)]
         resync = message.header("resync")
         rows += [
             _webhook_row(url, status, message.value or b"", now, resync) for url in deps.webhooks
         ]
     await db.save_dossiers(session, list(known.values()))
+    await db.keep_awaiting(session, waiting)
     if await write_deliveries(session, deps, rows):
         deps.wake()
     return []
+
+
+def _unit_to_come(status: StatusChanged) -> bool:
+    """Whether the unit of a status with notices is sure to reach the directory: a voucher's
+    or investment request's unit is registered (intake checked it), an approved
+    registration's entry follows its approval. A registration refused or returned has no
+    entry, so no address to write to."""
+    if status.dossier_kind.value == "registration":
+        return status.status is Status.APPROVED
+    return has_notices(status)
+
+
+def _awaiting_row(status: StatusChanged, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "dossier_id": status.dossier_id,
+        "status": status.status.value,
+        "sequence": status.sequence,
+        "unit_code": status.unit_code,
+        "payload": status.model_dump(mode="json"),
+        "received_at": now,
+    }
+
+
+def directory_with_notices(deps: Deps) -> Handler:
+    """The directory consumer of notify: keep the entry, then write the notices of statuses
+    that arrived before it (a registration's approval and the unit's first entry travel on
+    two topics, in no fixed order), in the same transaction."""
+    keep = directory_handler(db.directory)
+
+    async def handle(
+        session: AsyncSession, envelope: Envelope, message: Incoming
+    ) -> list[Outgoing]:
+        await keep(session, envelope, message)
+        code = DirectoryEntry.model_validate(envelope.payload).unit_code
+        entry = (await load_entries(session, db.directory, {code}))[code]
+        now = deps.clock()
+        rows = [
+            _email_row(deps, n, now)
+            for payload, d in await db.take_awaiting(session, entry.unit_code)
+            for n in notices_for(StatusChanged.model_validate(payload), d, entry, deps)
+        ]
+        if await write_deliveries(session, deps, rows):
+            deps.wake()
+        return []
+
+    return handle
 
 
 async def scan_deadlines(session: AsyncSession, *, deps: Deps) -> int:

@@ -20,7 +20,6 @@ from services.notify.metrics import NotifyMetrics
 from services.notify.render import Renderer
 from services.notify.sender import Sender, SenderConfig
 from services.notify.smtp import MailTransport
-from shared.directory import directory_handler
 from shared.logging import configure_logging
 from shared.service import Runtime, build_runtime, make_api, serve
 
@@ -50,6 +49,7 @@ async def _watch(runtime: Runtime, deps: handlers.Deps, metrics: NotifyMetrics) 
                 await handlers.send_digests(session, deps=deps)
             async with runtime.sessionmaker() as session:
                 counts = await db.pending_by_channel(session)
+                metrics.awaiting_unit.set(await db.awaiting_count(session))
             for channel in ("email", "webhook"):
                 metrics.pending.labels(channel).set(counts.get(channel, 0))
         except Exception:
@@ -98,7 +98,7 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = _now) 
         digest_at=settings.digest_at(),
         wake=wake_all,
     )
-    runtime.consume(settings.topics.units, directory_handler(db.directory), size=200)
+    runtime.consume(settings.topics.units, handlers.directory_with_notices(deps), size=200)
     runtime.consume(
         settings.topics.status,
         batch_handler=partial(handlers.handle_statuses, deps=deps),

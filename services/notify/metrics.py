@@ -37,6 +37,11 @@ class NotifyMetrics:
             ["channel"],
             registry=registry,
         )
+        self.awaiting_unit = Gauge(
+            "notify_statuses_awaiting_unit",
+            "Statuses whose notices wait for their unit's directory entry to arrive.",
+            registry=registry,
+        )
         # An attempt in doubt: a crash, or a connection lost mid-message, left unknown whether
         # the server took the delivery; it is sent again under the same Message-ID, so the
         # recipient may hold two copies. The only way a second copy can arise.

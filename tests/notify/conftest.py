@@ -165,9 +165,15 @@ class Notify:
     receiver: Receiver
 
     async def unit(
-        self, producer: Producer, *, recipients: tuple[str, ...] = (), signer_emails: bool = True
+        self,
+        producer: Producer,
+        *,
+        recipients: tuple[str, ...] = (),
+        signer_emails: bool = True,
+        publish: bool = True,
     ) -> DirectoryEntry:
-        """A unit of office 0011 published to the unit directory."""
+        """A unit of office 0011 published to the unit directory (unless told not to: then
+        `publish_unit` publishes it later)."""
         code = f"1{uuid.uuid4().int % 10**6:06d}"
         now = dt.datetime.now(dt.UTC)
         signers = tuple(
@@ -197,20 +203,25 @@ class Notify:
             version=1,
             updated_at=now,
         )
+        if publish:
+            await self.publish_unit(producer, entry)
+        return entry
+
+    async def publish_unit(self, producer: Producer, entry: DirectoryEntry) -> None:
+        """Publish `entry` to the unit directory and wait until notify holds it."""
         envelope = make_envelope(
             entry.model_dump(mode="json"),
             event_type=EVENT_TYPE,
             event_id=str(uuid.uuid4()),
-            occurred_at=now,
+            occurred_at=entry.updated_at,
             source="test",
         )
-        await producer.send(self.ns.topics.units, envelope, code)
+        await producer.send(self.ns.topics.units, envelope, entry.unit_code)
         await poll(
-            lambda: self.directory_version(code),
-            lambda version: version >= 1,
-            what=f"the notify service to know unit {code} (its directory version)",
+            lambda: self.directory_version(entry.unit_code),
+            lambda version: version >= entry.version,
+            what=f"the notify service to know unit {entry.unit_code} (its directory version)",
         )
-        return entry
 
     def directory_version(self, unit_code: str) -> int:
         """The unit's directory version as the notify service holds it (0: unknown)."""

@@ -113,6 +113,62 @@ async def test_a_republished_status_is_not_mailed_again(
     assert len(_mine(notify, dossier)) == 1
 
 
+async def test_a_status_that_arrives_before_its_unit_is_mailed_once_the_unit_arrives(
+    notify: Notify, producer: Producer, webhooks: Receiver
+) -> None:
+    # A registration's approval and the unit's directory entry travel on two topics, in no
+    # fixed order: the approval may come first, and its mail must not be lost.
+    unit = await notify.unit(producer, recipients=("first@example.vn",), publish=False)
+    dossier = f"DK-{OFFICE}-2026-{uuid.uuid4().int % 10**8:08d}"
+    voucher = f"CT-{OFFICE}-2026-{uuid.uuid4().int % 10**8:08d}"
+    await notify.status(producer, unit, dossier, "approved", 2, dossier_kind="registration")
+    await notify.status(
+        producer,
+        unit,
+        voucher,
+        "returned",
+        2,
+        reasons=[
+            {"code": "ATTACHMENT_MISSING", "field": "attachments", "message": "Thiếu hợp đồng"}
+        ],
+    )
+    await poll(
+        lambda: notify.service.metric("notify_statuses_awaiting_unit"),
+        lambda waiting: waiting >= 2,
+        what="notify to hold both statuses until the unit is known (awaiting gauge)",
+        within=60,
+    )
+    assert _mine(notify, dossier) == []
+    assert _mine(notify, voucher) == []
+    await notify.publish_unit(producer, unit)
+    # The same entry again, as a redelivery or a compaction replay would bring it.
+    await notify.publish_unit(producer, unit)
+    for each in (dossier, voucher):
+        await poll(
+            lambda each=each: _mine(notify, each),  # type: ignore[misc]
+            lambda mails: len(mails) >= len(unit.recipients()),
+            what=f"the mails of {each} to each of the unit's {len(unit.recipients())} recipients",
+            within=120,
+        )
+    await notify.status(producer, unit, dossier, "approved", 2, dossier_kind="registration")
+    marker = f"CT-{OFFICE}-2026-{uuid.uuid4().int % 10**8:08d}"
+    await notify.status(producer, unit, marker, "approved", 2)
+    await poll(
+        lambda: _mine(notify, marker),
+        lambda mails: len(mails) == len(unit.recipients()),
+        what=f"the mails of {marker}, sent after the others",
+        within=120,
+    )
+    for each in (dossier, voucher):
+        assert sorted(str(m["To"]) for m in _mine(notify, each)) == sorted(unit.recipients())
+    await poll(
+        lambda: notify.service.metric("notify_statuses_awaiting_unit"),
+        lambda waiting: waiting == 0,
+        what="the awaiting gauge back to 0 once the unit is known",
+        within=30,
+    )
+
+
 async def _run(notify: Notify, producer: Producer, count: int) -> dict[str, str]:
     """`count` approvals of one unit with one address: their Message-IDs and dossiers."""
     unit = await notify.unit(producer, recipients=("ketoan@example.vn",), signer_emails=False)
