@@ -8,109 +8,20 @@ status, a republished status or a crash never yields a second delivery.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify import db, domain
-from services.notify.render import Renderer
+from services.notify.deliveries import Deps as Deps
+from services.notify.deliveries import details, email_row, local_time, webhook_row, write_deliveries
 from shared.consumer import Handler, Incoming, Item
 from shared.contract import Envelope, Status, StatusChanged, parse_payload
 from shared.contract.deadlines import TZ
 from shared.contract.directory import DirectoryEntry
 from shared.directory import directory_handler, load_entries
 from shared.messaging import Outgoing
-
-
-@dataclass
-class Deps:
-    renderer: Renderer
-    offices: domain.TreasuryDirectory
-    webhooks: Sequence[str]
-    clock: Callable[[], dt.datetime]
-    warn: dt.timedelta = dt.timedelta(hours=2)
-    digest_at: dt.time = dt.time(17, 0)
-    wake: Callable[[], None] = lambda: None
-    observe_created: Callable[[str, str], None] = field(default=lambda channel, kind: None)
-
-
-def _local(instant: dt.datetime | None) -> str:
-    return instant.astimezone(TZ).strftime("%H:%M %d/%m/%Y") if instant else ""
-
-
-def _email_row(deps: Deps, notice: domain.Notice, now: dt.datetime) -> dict[str, Any]:
-    rendered = deps.renderer.render(notice.template, notice.context)
-    return {
-        "dedupe_key": notice.key,
-        "channel": "email",
-        "kind": notice.kind,
-        "dossier_id": notice.dossier_id,
-        "recipient": notice.recipient,
-        "subject": rendered.subject,
-        "body_text": rendered.text,
-        "body_html": rendered.html,
-        "body": None,
-        "message_id": domain.message_id(notice.key),
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "last_error": None,
-        "created_at": now,
-        "sent_at": None,
-    }
-
-
-def _webhook_row(
-    url: str, status: StatusChanged, body: bytes, now: dt.datetime, resync: str | None = None
-) -> dict[str, Any]:
-    key = f"{status.dossier_id}|{status.status.value}|{status.sequence}|{url}"
-    if resync:
-        # An operator's re-sync (`dvc resync`) is for portals that lost a status: post it again.
-        key += f"|resync:{resync}"
-    return {
-        "dedupe_key": key,
-        "channel": "webhook",
-        "kind": status.status.value,
-        "dossier_id": status.dossier_id,
-        "recipient": url,
-        "subject": None,
-        "body_text": None,
-        "body_html": None,
-        "body": body,
-        "message_id": None,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "last_error": None,
-        "created_at": now,
-        "sent_at": None,
-    }
-
-
-async def write_deliveries(session: AsyncSession, deps: Deps, rows: list[dict[str, Any]]) -> int:
-    """Add deliveries the ledger does not hold yet; how many were new."""
-    if not rows:
-        return 0
-    created = await db.insert_deliveries(session, rows)
-    for channel, kind in created:
-        deps.observe_created(channel, kind)
-    return len(created)
-
-
-def _details(entry: DirectoryEntry | None, d: dict[str, Any], deps: Deps) -> dict[str, Any]:
-    office = deps.offices.office(entry.treasury_code) if entry else None
-    return {
-        "dossier_id": d["dossier_id"],
-        "dossier_kind": d["dossier_kind"],
-        "unit_code": d["unit_code"],
-        "unit_name": entry.name if entry else d["unit_code"],
-        "treasury_code": entry.treasury_code if entry else "",
-        "office_name": office.name if office else (entry.treasury_code if entry else ""),
-        "received_on": d["first_seen"].astimezone(TZ).strftime("%d/%m/%Y"),
-        "deadline_local": _local(d["deadline"]),
-    }
 
 
 def has_notices(status: StatusChanged) -> bool:
@@ -128,7 +39,7 @@ def notices_for(
     if not has_notices(status) or entry is None:
         return []
     context = {
-        **_details(entry, d, deps),
+        **details(entry, d, deps),
         "status": status.status.value,
         "reasons": [r.model_dump() for r in status.reasons],
         "decided_by": status.decided_by,
@@ -200,10 +111,10 @@ async def handle_statuses(
             )
         if entry is None and _unit_to_come(status):
             waiting.append(_awaiting_row(status, now))
-        rows += [_email_row(deps, n, now) for n in notices_for(status, d, entry, deps)]
+        rows += [email_row(deps, n, now) for n in notices_for(status, d, entry, deps)]
         resync = message.header("resync")
         rows += [
-            _webhook_row(url, status, message.value or b"", now, resync) for url in deps.webhooks
+            webhook_row(url, status, message.value or b"", now, resync) for url in deps.webhooks
         ]
     await db.save_dossiers(session, list(known.values()))
     await db.keep_awaiting(session, waiting)
@@ -247,7 +158,7 @@ def directory_with_notices(deps: Deps) -> Handler:
         entry = (await load_entries(session, db.directory, {code}))[code]
         now = deps.clock()
         rows = [
-            _email_row(deps, n, now)
+            email_row(deps, n, now)
             for payload, d in await db.take_awaiting(session, entry.unit_code)
             for n in notices_for(StatusChanged.model_validate(payload), d, entry, deps)
         ]
@@ -271,9 +182,9 @@ async def scan_deadlines(session: AsyncSession, *, deps: Deps) -> int:
             continue
         entry = units.get(r["unit_code"])
         office = deps.offices.office(r["treasury_code"] or "")
-        context = {**_details(entry, r, deps), "kind": kind, "status": Status.IN_REVIEW.value}
+        context = {**details(entry, r, deps), "kind": kind, "status": Status.IN_REVIEW.value}
         deliveries += [
-            _email_row(
+            email_row(
                 deps,
                 domain.Notice(
                     domain.notice_key(r["dossier_id"], kind, s.email),
@@ -307,7 +218,7 @@ async def send_digests(session: AsyncSession, *, deps: Deps) -> int:
             {
                 "dossier_id": w["dossier_id"],
                 "unit_code": w["unit_code"],
-                "deadline_local": _local(w["deadline"]),
+                "deadline_local": local_time(w["deadline"]),
                 "overdue": bool(w["deadline"] and w["deadline"] <= now),
             }
             for w in waiting
@@ -320,7 +231,7 @@ async def send_digests(session: AsyncSession, *, deps: Deps) -> int:
             "waiting": items,
         }
         rows += [
-            _email_row(
+            email_row(
                 deps,
                 domain.Notice(
                     domain.notice_key(f"digest-{office.treasury_code}-{day}", "digest", s.email),
