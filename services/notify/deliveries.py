@@ -33,6 +33,18 @@ def local_time(instant: dt.datetime | None) -> str:
     return instant.astimezone(TZ).strftime("%H:%M %d/%m/%Y") if instant else ""
 
 
+def _new(now: dt.datetime) -> dict[str, Any]:
+    """A delivery not attempted yet, due now."""
+    return {
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+
+
 def email_row(deps: Deps, notice: domain.Notice, now: dt.datetime) -> dict[str, Any]:
     rendered = deps.renderer.render(notice.template, notice.context)
     return {
@@ -46,12 +58,7 @@ def email_row(deps: Deps, notice: domain.Notice, now: dt.datetime) -> dict[str, 
         "body_html": rendered.html,
         "body": None,
         "message_id": domain.message_id(notice.key),
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "last_error": None,
-        "created_at": now,
-        "sent_at": None,
+        **_new(now),
     }
 
 
@@ -73,12 +80,7 @@ def webhook_row(
         "body_html": None,
         "body": body,
         "message_id": None,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "last_error": None,
-        "created_at": now,
-        "sent_at": None,
+        **_new(now),
     }
 
 
