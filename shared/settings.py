@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.contract.deadlines import WorkingCalendar
+
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://dvc@127.0.0.1:5432/dvc"
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 
@@ -76,6 +78,10 @@ class BaseServiceSettings(BaseSettings):
 
     def api_keys(self) -> frozenset[str]:
         return frozenset(k.strip() for k in self.portal_api_keys.split(",") if k.strip())
+
+    def calendar(self) -> WorkingCalendar:
+        """Working days: Vietnam's holidays, `extra_holidays` and `extra_working_days`."""
+        return WorkingCalendar.from_settings(self.extra_holidays, self.extra_working_days)
 
 
 class SigningSettings(BaseServiceSettings):

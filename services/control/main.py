@@ -14,15 +14,12 @@ from fastapi import FastAPI
 from services.control import allocations, api, db, handlers
 from services.control.config import ControlSettings
 from services.control.metrics import ControlMetrics
+from shared.clock import utc_now
 from shared.directory import directory_handler
 from shared.logging import configure_logging
 from shared.service import Runtime, build_runtime, make_api, serve
 
 log = logging.getLogger(__name__)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 async def _watch_reviews(
@@ -46,7 +43,7 @@ async def _watch_reviews(
 def build(
     settings: ControlSettings,
     *,
-    clock: Callable[[], dt.datetime] = _now,
+    clock: Callable[[], dt.datetime] = utc_now,
     new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> FastAPI:
     runtime = build_runtime("control", settings, db.messaging)

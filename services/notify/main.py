@@ -20,14 +20,11 @@ from services.notify.metrics import NotifyMetrics
 from services.notify.render import Renderer
 from services.notify.sender import Sender, SenderConfig
 from services.notify.smtp import MailTransport
+from shared.clock import utc_now
 from shared.logging import configure_logging
 from shared.service import Runtime, build_runtime, make_api, serve
 
 log = logging.getLogger(__name__)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def load_offices(path: Path | None) -> domain.TreasuryDirectory:
@@ -58,7 +55,7 @@ async def _watch(runtime: Runtime, deps: handlers.Deps, metrics: NotifyMetrics) 
         await asyncio.sleep(5)
 
 
-def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = _now) -> FastAPI:
+def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = utc_now) -> FastAPI:
     runtime = build_runtime("notify", settings, db.messaging)
     metrics = NotifyMetrics(runtime.registry)
     http = httpx.AsyncClient(timeout=10.0)
