@@ -19,6 +19,7 @@ from shared.contract.enums import Status
 from shared.directory import directory_table
 from shared.directory import office_of_unit as _office_in_directory
 from shared.messaging import messaging_tables
+from shared.outcomes import outcome_columns
 
 SCHEMA = "control"
 metadata = sa.MetaData(schema=SCHEMA)
@@ -55,16 +56,8 @@ def _record_columns(table: str, id_name: str) -> list[sa.Column[Any] | sa.CheckC
     return [
         sa.Column(id_name, sa.Text(), primary_key=True),
         sa.Column("unit_code", sa.Text(), nullable=False),
-        sa.Column("content_hash", sa.Text(), nullable=False),
-        sa.Column("status", sa.Text(), nullable=False),
-        # `sequence` is the status's; `last_sequence` the highest used, which each
-        # DUPLICATE_MODIFIED refusal advances.
-        sa.Column("sequence", sa.Integer(), nullable=False),
-        sa.Column("last_sequence", sa.Integer(), nullable=False),
-        sa.Column("reasons", JSONB(), nullable=False),
-        sa.Column("payload", JSONB(), nullable=False),
+        *outcome_columns(table),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("sequence <= last_sequence", name=f"{table}_status_sequence_used"),
     ]
 
 

@@ -15,6 +15,7 @@ from shared.contract.enums import TERMINAL_STATUSES, Status
 from shared.directory import directory_table
 from shared.directory import office_of_unit as office_in_directory
 from shared.messaging import messaging_tables
+from shared.outcomes import outcome_columns
 
 SCHEMA = "vouchers"
 metadata = sa.MetaData(schema=SCHEMA)
@@ -27,21 +28,13 @@ dossiers = sa.Table(
     sa.Column("dossier_id", sa.Text(), primary_key=True),
     sa.Column("unit_code", sa.Text(), nullable=False),
     sa.Column("treasury_code", sa.Text(), nullable=False),
-    sa.Column("status", sa.Text(), nullable=False),
-    # `sequence` is the current status's; `last_sequence` the highest the dossier has used,
-    # which a DUPLICATE_MODIFIED rejection advances without changing the status.
-    sa.Column("sequence", sa.Integer(), nullable=False),
-    sa.Column("last_sequence", sa.Integer(), nullable=False),
-    sa.Column("content_hash", sa.Text(), nullable=False),
-    sa.Column("payload", JSONB(), nullable=False),
-    sa.Column("reasons", JSONB(), nullable=False),
+    *outcome_columns("dossiers"),
     sa.Column("deadline", sa.DateTime(timezone=True)),
     sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("decided_at", sa.DateTime(timezone=True)),
     sa.Column("decided_by", sa.Text()),
     sa.Column("dossier_kind", sa.Text(), nullable=False, server_default="voucher"),
-    sa.CheckConstraint("sequence <= last_sequence", name="dossiers_status_sequence_used"),
 )
 sa.Index("dossiers_unit", dossiers.c.unit_code, dossiers.c.received_at)
 sa.Index("dossiers_status", dossiers.c.status, dossiers.c.deadline)
