@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,9 +104,12 @@ class StatusWatch:
         return any(e["status"] == status for e in self.events.get(dossier, []))
 
 
-async def wait_until(predicate: Any, within: float, what: str) -> None:
+async def wait_until(count: Callable[[], int], target: int, within: float, what: str) -> None:
+    """Wait until `count()` reaches `target`; fail saying how far it got."""
     deadline = time.monotonic() + within
-    while not predicate():
+    while (seen := count()) < target:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"demo: {what} did not happen within {within:.0f} s")
+            raise TimeoutError(
+                f"demo: after {within:.0f} s, still waiting for {what}: {seen} of {target}"
+            )
         await asyncio.sleep(0.2)

@@ -164,6 +164,7 @@ class ServiceProcess:
     def __init__(self, name: str, env: dict[str, str], log: Path, port: int) -> None:
         self.name, self.env, self.log, self.port = name, env, log, port
         self.proc: subprocess.Popen[bytes] | None = None
+        self.launched_at = 0.0
         self.url = f"http://127.0.0.1:{port}"
 
     def launch(self) -> None:
@@ -177,17 +178,22 @@ class ServiceProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+        self.launched_at = time.monotonic()
 
     def start(self, timeout: float = 120, *, until: str | None = "/readyz") -> None:
         """Start the process and wait until `until` answers 200 (`/healthz`: only alive;
         None: not at all, for a process expected to die while it starts)."""
         self.launch()
+        if until is not None:
+            self.wait_ready(timeout, until=until)
+
+    def wait_ready(self, timeout: float = 120, *, until: str = "/readyz") -> None:
+        """Wait until the process answers 200 on `until`, at most `timeout` seconds after its
+        launch; kill it if it never does."""
         assert self.proc is not None
-        if until is None:
-            return
-        deadline = time.monotonic() + timeout
+        deadline = self.launched_at + timeout
         last = "no answer"
-        while time.monotonic() < deadline:
+        while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited:\n{tail(self.log, 40)}")
             try:
@@ -197,6 +203,8 @@ class ServiceProcess:
                 last = f"{answer.status_code} {answer.text[:200]}"
             except httpx.HTTPError as err:
                 last = repr(err)
+            if time.monotonic() >= deadline:
+                break
             time.sleep(0.2)
         # Not left running behind the failure, whoever holds it.
         self.kill()
@@ -333,6 +341,13 @@ class Pipeline:
     def start(
         self, name: str, module: str, *, ready_within: float = 60, **extra: str
     ) -> ServiceProcess:
+        service = self.launch(name, module, **extra)
+        service.wait_ready(ready_within)
+        return service
+
+    def launch(self, name: str, module: str, **extra: str) -> ServiceProcess:
+        """Start a service without waiting for it: services launched together start side by
+        side (as `make run` starts them), then `wait_ready` waits for them all."""
         port = free_port()
         env = {
             **service_env(self.stack, self.ns, self.ca_file),
@@ -342,8 +357,14 @@ class Pipeline:
         service = ServiceProcess(module, env, self.logs / f"{name}.log", port)
         # Known before it starts, so that `stop_all` stops it even when it never got ready.
         self.services[name] = service
-        service.start(timeout=ready_within)
+        service.launch()
         return service
+
+    def wait_ready(self, within: float = 180) -> None:
+        """Wait until every launched service answers /readyz, each at most `within` seconds
+        after its launch (generous: several start at once on a machine others share)."""
+        for service in self.services.values():
+            service.wait_ready(within)
 
     def stop_all(self) -> None:
         for service in reversed(list(self.services.values())):

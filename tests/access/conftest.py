@@ -66,11 +66,12 @@ def services_0011(
         ),
         encoding="utf-8",
     )
-    p.start("registration", "registration", REGISTRATION_APPROVAL="auto")
-    p.start("vouchers", "vouchers")
-    p.start("control", "control")
-    p.start("notify", "notify", TREASURY_DIRECTORY=str(offices), SMTP_FROM="tb@kbnn.gov.vn")
     try:
+        p.launch("registration", "registration", REGISTRATION_APPROVAL="auto")
+        p.launch("vouchers", "vouchers")
+        p.launch("control", "control")
+        p.launch("notify", "notify", TREASURY_DIRECTORY=str(offices), SMTP_FROM="tb@kbnn.gov.vn")
+        p.wait_ready()
         yield p
     finally:
         p.stop_all()
@@ -118,10 +119,11 @@ async def _populate(p: Pipeline, bed: Testbed) -> Office0011:
 
     await poll(deliveries, what=f"a delivery of voucher {voucher_id}", within=120)
     await poll(
-        lambda: bool(
-            p.query("SELECT 1 FROM control.unit_directory WHERE unit_code = %s", unit.code)
+        lambda: p.query(
+            "SELECT version FROM control.unit_directory WHERE unit_code = %s", unit.code
         ),
         within=60,
+        what=f"unit {unit.code} in control's copy of the directory (its rows)",
     )
     found = deliveries()
     registration_id = p.query(

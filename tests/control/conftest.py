@@ -1,5 +1,6 @@
 """The whole intake-to-decision pipeline as real processes: registration (auto approval),
-vouchers and control, on topics of their own; and a way to feed control directly."""
+vouchers and control, on topics of their own; a way to feed control directly; and two control
+workers in one consumer group, for the races."""
 
 from __future__ import annotations
 
@@ -47,8 +48,26 @@ def pipeline(
     stack: Endpoints, ca_file: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Pipeline]:
     p = new_pipeline(stack, ca_file, tmp_path_factory)
-    p.start("registration", "registration", REGISTRATION_APPROVAL="auto")
-    p.start("vouchers", "vouchers")
-    p.start("control", "control")
-    yield p
-    p.stop_all()
+    try:
+        p.launch("registration", "registration", REGISTRATION_APPROVAL="auto")
+        p.launch("vouchers", "vouchers")
+        p.launch("control", "control")
+        p.wait_ready()
+        yield p
+    finally:
+        p.stop_all()
+
+
+@pytest.fixture(scope="module")
+def controls(
+    stack: Endpoints, ca_file: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Pipeline]:
+    """Two control workers in one consumer group, fed directly on the control topic."""
+    p = new_pipeline(stack, ca_file, tmp_path_factory)
+    try:
+        for name in ("control", "control-2"):
+            p.launch(name, "control")
+        p.wait_ready()
+        yield p
+    finally:
+        p.stop_all()

@@ -4,28 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from shared.contract import Envelope
-from stack.runner import Endpoints
 from testkit import ICT, Testbed, UnitKit
 from tests.control.conftest import received
-from tests.support import Pipeline, Producer, TopicLog, new_pipeline, poll, topic_size
-
-
-@pytest.fixture(scope="module")
-def controls(
-    stack: Endpoints, ca_file: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Pipeline]:
-    """Two control workers in one consumer group, fed directly on the control topic."""
-    p = new_pipeline(stack, ca_file, tmp_path_factory)
-    p.start("control", "control")
-    p.start("control-2", "control")
-    yield p
-    p.stop_all()
+from tests.support import Pipeline, Producer, TopicLog, poll, topic_size
 
 
 async def _allocate(p: Pipeline, unit: UnitKit, amount: int, producer: Producer) -> None:

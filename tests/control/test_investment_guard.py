@@ -6,32 +6,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from shared.contract import Contract, Envelope, make_envelope, to_json_dict
 from shared.contract.internal import VOUCHER_RECEIVED, VoucherReceived
-from stack.runner import Endpoints
 from testkit import ICT, Testbed, UnitKit, new_contract
 from testkit.investment import build_investment, capital_plan
-from tests.support import Pipeline, Producer, TopicLog, new_pipeline, poll, topic_size
+from tests.support import Pipeline, Producer, TopicLog, poll, topic_size
 
 PRICE = 50_000_000
-
-
-@pytest.fixture(scope="module")
-def controls(
-    stack: Endpoints, ca_file: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Pipeline]:
-    """Two control workers in one consumer group, fed directly on the control topic."""
-    p = new_pipeline(stack, ca_file, tmp_path_factory)
-    p.start("control", "control")
-    p.start("control-2", "control")
-    yield p
-    p.stop_all()
 
 
 def _received(project: UnitKit, contract: Contract, at: dt.datetime) -> Envelope:

@@ -178,10 +178,19 @@ async def test_identical_and_modified_resends_never_share_a_sequence(
     for d, envelope in early:
         await producer.send(d.topic, envelope, d.key)
 
-    def decided(d: Dossier) -> bool:
-        return len(status.by_dossier.get(d.dossier_id, [])) >= d.own + d.split
+    def undecided() -> list[str]:
+        return [
+            d.dossier_id
+            for d in dossiers
+            if len(status.by_dossier.get(d.dossier_id, [])) < d.own + d.split
+        ]
 
-    await status.wait_for(lambda: all(decided(d) for d in dossiers), within=120)
+    await status.wait_for(
+        undecided,
+        lambda waiting: not waiting,
+        what="the statuses of the first sends of every dossier (the dossiers still short)",
+        within=120,
+    )
     for d, envelope in late:
         await producer.send(d.topic, envelope, d.key)
 
@@ -192,10 +201,12 @@ async def test_identical_and_modified_resends_never_share_a_sequence(
             if len(status.by_dossier.get(d.dossier_id, [])) < d.expected
         ]
 
-    try:
-        await status.wait_for(lambda: not short(), within=120)
-    except TimeoutError:
-        raise AssertionError(f"statuses still missing after 120 s: {short()}") from None
+    await status.wait_for(
+        short,
+        lambda missing: not missing,
+        what="every status of every dossier (those still short: statuses of expected)",
+        within=120,
+    )
     faults = {
         d.dossier_id: f"{_story(events)}: {'; '.join(found)}"
         for d in dossiers

@@ -30,7 +30,7 @@ PARTITIONS = 6
 TERMINAL = {"approved", "refused", "rejected", "returned"}
 UNITS, PER_UNIT = 12, 60
 PRICE, ALLOCATED = 3_000_000, 135_000_000
-# Eight services start one after another on a machine others share: each may take a while.
+# Eight services start side by side on a machine others share: each may take a while.
 READY_WITHIN = 180
 
 
@@ -53,9 +53,8 @@ def pipeline(
     try:
         for name in SERVICES:
             for instance in (name, f"{name}-2"):
-                p.start(
-                    instance, name, ready_within=READY_WITHIN, REGISTRATION_APPROVAL="auto", **mail
-                )
+                p.launch(instance, name, REGISTRATION_APPROVAL="auto", **mail)
+        p.wait_ready(within=READY_WITHIN)
         yield p
     finally:
         p.stop_all()
@@ -98,7 +97,12 @@ async def test_two_instances_split_the_work_and_survive_one_killed_each(
             return sum(1 for d in dossiers if _terminal(status, d))
 
         await producer.send_many(pipeline.ns.topics.vouchers, work)
-        await status.wait_for(lambda: final() >= len(dossiers) // 4, within=240)
+        await status.wait_for(
+            final,
+            lambda n: n >= len(dossiers) // 4,
+            what=f"a quarter of {len(dossiers)} vouchers final (how many are)",
+            within=240,
+        )
         for name in SERVICES:
             # Both instances have applied work of their own before one of them dies.
             for instance in (name, f"{name}-2"):
@@ -110,7 +114,12 @@ async def test_two_instances_split_the_work_and_survive_one_killed_each(
         # survivor's backlog is shared out, so what counts is that each rejoins its group.
         for name in SERVICES:
             pipeline.services[f"{name}-2"].launch()
-        await status.wait_for(lambda: final() == len(dossiers), within=480)
+        await status.wait_for(
+            final,
+            lambda n: n == len(dossiers),
+            what=f"all {len(dossiers)} vouchers final after the restarts (how many are)",
+            within=480,
+        )
         for name in SERVICES:
             await _wait_split(pipeline, name)
 
@@ -137,15 +146,21 @@ async def test_two_instances_split_the_work_and_survive_one_killed_each(
     )
     assert committed == approved * PRICE <= UNITS * ALLOCATED
 
-    def mailed() -> bool:
+    def mailed() -> dict[str, int]:
         [(pending, sent)] = pipeline.query(
             "SELECT count(*) FILTER (WHERE status <> 'sent'), count(*) FILTER (WHERE status = "
             "'sent') FROM notify.deliveries WHERE channel = 'email' AND dossier_id = ANY(%s)",
             list(dossiers),
         )
-        return bool(pending == 0 and sent > 0 and len(sink.messages()) >= sent)
+        return {"pending": pending, "sent": sent, "in the sink": len(sink.messages())}
 
-    await poll(mailed, within=300, every=1)
+    await poll(
+        mailed,
+        lambda n: n["pending"] == 0 and 0 < n["sent"] <= n["in the sink"],
+        within=300,
+        every=1,
+        what="every email delivery sent and in the sink (deliveries pending, sent; mails)",
+    )
     # A mail is never sent twice but where a killed instance left its fate unknown: then it
     # is sent again under the same Message-ID, and the delivery counts that attempt in doubt.
     twice = {mid: len(found) for mid, found in sink.by_message_id().items() if len(found) > 1}

@@ -71,11 +71,12 @@ def _dsn(url: URL) -> str:
     return url.render_as_string(hide_password=False).replace("postgresql+psycopg", "postgresql")
 
 
-def _answers(service: ServiceProcess) -> bool:
+def _readyz(service: ServiceProcess) -> str:
+    """What the service's /readyz answers: its status code, or the error of the call."""
     try:
-        return httpx.get(f"{service.url}/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+        return str(httpx.get(f"{service.url}/readyz", timeout=1).status_code)
+    except httpx.HTTPError as err:
+        return repr(err)
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +122,9 @@ async def test_notify_killed_at_every_point_of_a_send_loses_no_mail_and_counts_e
     async with Producer(notify.stack.kafka_bootstrap_servers) as producer:
         unit = await notify.unit(producer, recipients=(RECIPIENT,), signer_emails=False)
         await poll(
-            lambda: ledger.count("unit_directory") > 0,
-            what="the unit in notify's directory",
+            lambda: ledger.count("unit_directory"),
+            lambda units: units > 0,
+            what="the unit in notify's directory (how many units it holds)",
         )
         dossiers = [f"CT-{OFFICE}-2026-{n:08d}" for n in range(MAILS)]
         for d in dossiers:
@@ -163,7 +165,12 @@ async def test_notify_killed_at_every_point_of_a_send_loses_no_mail_and_counts_e
             break
         assert proc.returncode == -9, f"notify exited with {proc.returncode}, not by its crash"
         kills[point] += 1
-    await poll(lambda: _answers(service), within=60, what="the last notify process's API")
+    await poll(
+        lambda: _readyz(service),
+        lambda answer: answer == "200",
+        within=60,
+        what="the last notify process's /readyz to answer 200 (its answer)",
+    )
     resent_by_last = service.metric("notify_deliveries_resent_total", channel="email")
     service.stop()
 

@@ -224,7 +224,14 @@ async def test_mail_held_while_the_smtp_server_is_down_arrives_in_the_end(
     await _mails(notify, expected, 100, within=180, what="100 mails before the server stops")
     notify.sink.stop()
     down_at = len(notify.sink.mailbox.delivered(set(expected)))
-    await asyncio.sleep(30)
+    # Down until the senders have failed and retried a few rounds, not for a length of time.
+    failures = notify.service.metric("notify_smtp_failures_total")
+    await poll(
+        lambda: notify.service.metric("notify_smtp_failures_total"),
+        lambda seen: seen >= failures + 8,
+        within=180,
+        what=f"8 failed SMTP attempts while the server is down (the counter was {failures:g})",
+    )
     notify.sink.start()
     await _mails(notify, expected, 1000, within=600, what="all 1000 mails")
     assert down_at < 1000

@@ -68,23 +68,22 @@ def pipeline(
     offices.write_text(
         json.dumps({"offices": [{"treasury_code": "0011", "name": "Kho bạc 0011", "staff": staff}]})
     )
-    # Four services start one after the other on a machine other test runs share: each gets
-    # three minutes to answer /readyz (notify first retries what earlier modules left due).
-    ready = 180.0
     try:
-        p.start("registration", "registration", ready_within=ready, REGISTRATION_APPROVAL="auto")
-        p.start("vouchers", "vouchers", ready_within=ready)
-        p.start("control", "control", ready_within=ready)
-        p.start(
+        p.launch("registration", "registration", REGISTRATION_APPROVAL="auto")
+        p.launch("vouchers", "vouchers")
+        p.launch("control", "control")
+        p.launch(
             "notify",
             "notify",
-            ready_within=ready,
             TREASURY_DIRECTORY=str(offices),
             PORTAL_WEBHOOKS=f"http://127.0.0.1:{free_port()}/hook",
             WEBHOOK_SECRET="ops-test",
             RETRY_MAX_SECONDS="30",
             DIGEST_TIME="23:59",
         )
+        # Four services start side by side on a machine other test runs share: three minutes
+        # to answer /readyz (notify first retries what earlier modules left due).
+        p.wait_ready(within=180)
         yield p
     finally:
         p.stop_all()

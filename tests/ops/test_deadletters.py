@@ -27,13 +27,19 @@ async def test_a_poison_message_is_listed_shown_fixed_from_a_file_and_replayed_o
 
     listed: list[str] = []
 
-    def listed_now() -> bool:
+    def listed_now() -> str:
         done = dvc("deadletters", "list", "--topic", pipeline.ns.topics.vouchers)
         assert done.returncode == 0, done.stderr
         listed[:] = [line for line in done.stdout.splitlines() if unit.code in line]
-        return bool(listed)
+        return done.stdout
 
-    await poll(listed_now, within=60, every=1)
+    await poll(
+        listed_now,
+        lambda _: bool(listed),
+        within=60,
+        every=1,
+        what=f"a dead letter of unit {unit.code} in `dvc deadletters list` (what it printed)",
+    )
     [line] = listed
     assert pipeline.ns.topics.vouchers in line
     letter_id = re.search(r"\b(\d+:\d+)\b", line)

@@ -36,7 +36,9 @@ async def test_resync_of_a_unit_republishes_each_current_status_under_its_sequen
     assert f"Published {len(dossiers)} status(es)" in done.stdout
 
     await status.wait_for(
-        lambda: all(len(status.by_dossier[d]) == len(before[d]) + 1 for d in dossiers)
+        lambda: [d for d in dossiers if len(status.by_dossier[d]) != len(before[d]) + 1],
+        lambda waiting: not waiting,
+        what="one status more for each dossier of the unit (the dossiers without it)",
     )
     for d in dossiers:
         events = status.by_dossier[d]
@@ -75,7 +77,11 @@ async def test_resync_of_one_dossier_and_of_nothing(
     count = len(status.by_dossier[dossier_id])
 
     assert dvc("resync", "--dossier", dossier_id).returncode == 0
-    await status.wait_for(lambda: len(status.by_dossier[dossier_id]) == count + 1)
+    await status.wait_for(
+        lambda: len(status.by_dossier[dossier_id]),
+        lambda n: n == count + 1,
+        what=f"{count + 1} statuses of {dossier_id} after its resync (its statuses)",
+    )
     assert status.by_dossier[dossier_id][-1] == status.by_dossier[dossier_id][-2]
 
     unknown = dvc("resync", "--unit", "1999999")

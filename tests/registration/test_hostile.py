@@ -76,7 +76,11 @@ async def test_a_dossier_id_that_cannot_be_recorded_is_dead_lettered_and_the_nex
         await producer.send(ns.topics.registrations, valid, unit.code)
     await auto_status.statuses(valid.payload["dossier_id"], {"approved"})
     async with TopicLog(stack.kafka_bootstrap_servers, ns.topics.deadletter) as dead:
-        await dead.wait_for(lambda: any(r.key == unit.code.encode() for r in dead.records))
+        await dead.wait_for(
+            lambda: [r.key for r in dead.records],
+            lambda keys: unit.code.encode() in keys,
+            what=f"a dead letter keyed {unit.code} (the keys of the dead letters)",
+        )
     [letter] = [r for r in dead.records if r.key == unit.code.encode()]
     assert dict(letter.headers)["error"] == (
         b"registration.submitted: dossier_id of 8003 characters is longer than the 64 allowed"

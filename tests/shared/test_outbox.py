@@ -166,7 +166,12 @@ async def test_a_row_that_can_never_be_published_is_parked_and_the_rows_behind_i
     finally:
         await producer.stop()
     async with TopicLog(stack.kafka_bootstrap_servers, topic) as log:
-        await log.wait_for(lambda: len(log.records) == 2, within=20)
+        await log.wait_for(
+            lambda: [r.value for r in log.records],
+            lambda values: len(values) == 2,
+            what="the 2 published messages on the topic (their values)",
+            within=20,
+        )
     assert done == 3
     assert took < 10, f"one pass of the relay took {took:.1f} s"
     assert [r.value for r in log.records] == [b"before", b"after"]

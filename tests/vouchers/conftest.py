@@ -18,7 +18,10 @@ def pipeline(
     stack: Endpoints, ca_file: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Pipeline]:
     p = new_pipeline(stack, ca_file, tmp_path_factory)
-    p.start("registration", "registration", REGISTRATION_APPROVAL="auto")
-    p.start("vouchers", "vouchers")
-    yield p
-    p.stop_all()
+    try:
+        p.launch("registration", "registration", REGISTRATION_APPROVAL="auto")
+        p.launch("vouchers", "vouchers")
+        p.wait_ready()
+        yield p
+    finally:
+        p.stop_all()

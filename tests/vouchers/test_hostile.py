@@ -110,7 +110,11 @@ async def test_an_oversized_message_is_dead_lettered_with_its_digest_and_intake_
     async with TopicLog(
         pipeline.stack.kafka_bootstrap_servers, pipeline.ns.topics.deadletter
     ) as dead:
-        await dead.wait_for(lambda: any(r.key == unit.code.encode() for r in dead.records))
+        await dead.wait_for(
+            lambda: [r.key for r in dead.records],
+            lambda keys: unit.code.encode() in keys,
+            what=f"a dead letter keyed {unit.code} (the keys of the dead letters)",
+        )
     [letter] = [r for r in dead.records if r.key == unit.code.encode()]
     headers = {k: v.decode() for k, v in letter.headers}
     assert letter.value == raw[:KEPT_BODY_BYTES]
@@ -137,7 +141,11 @@ async def test_a_dossier_id_that_cannot_be_recorded_is_dead_lettered_with_a_read
     async with TopicLog(
         pipeline.stack.kafka_bootstrap_servers, pipeline.ns.topics.deadletter
     ) as dead:
-        await dead.wait_for(lambda: any(r.key == unit.code.encode() for r in dead.records))
+        await dead.wait_for(
+            lambda: [r.key for r in dead.records],
+            lambda keys: unit.code.encode() in keys,
+            what=f"a dead letter keyed {unit.code} (the keys of the dead letters)",
+        )
     [letter] = [r for r in dead.records if r.key == unit.code.encode()]
     assert dict(letter.headers)["error"] == (
         b"voucher.submitted: dossier_id of 8003 characters is longer than the 64 allowed"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import re
@@ -11,6 +10,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from playwright.async_api import Browser, Page, async_playwright
+
+from tests.waits import poll
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -56,9 +57,12 @@ async def sign_in(page: Page, base: str, maildir: Path, address: str, within: fl
     await page.get_by_label("Địa chỉ email công vụ").fill(address)
     await page.get_by_role("button", name="Gửi mã").click()
     await page.wait_for_url(f"{base}/signin/code")
-    async with asyncio.timeout(within):
-        while len(codes := codes_in(maildir, address)) <= before:  # noqa: ASYNC110
-            await asyncio.sleep(0.2)
+    codes = await poll(
+        lambda: codes_in(maildir, address),
+        lambda seen: len(seen) > before,
+        within=within,
+        what=f"a new sign-in code for {address} in {maildir}/new (the codes there)",
+    )
     await page.get_by_label("Mã gồm 6 chữ số").fill(codes[-1][1])
     await page.get_by_role("button", name="Tiếp tục").click()
     await page.wait_for_url(f"{base}/queue")

@@ -62,14 +62,23 @@ class Desk:
             if budget:
                 await self.ready(unit)
             else:
-                await poll(lambda: self.pipeline.directory_version(unit.code) > 0, within=60)
+                await self.known(unit)
         return dossier_id
 
     async def ready(self, unit: UnitKit, amount: int = 9_000_000_000) -> None:
         """Once registered: its budget allocated, and the unit known to the vouchers service."""
         for allocation in unit.allocations(amount=amount):
             await self.pipeline.allocate(allocation, self.status, self.producer)
-        await poll(lambda: self.pipeline.directory_version(unit.code) > 0, within=60)
+        await self.known(unit)
+
+    async def known(self, unit: UnitKit) -> None:
+        """Wait until the vouchers service knows `unit`."""
+        await poll(
+            lambda: self.pipeline.directory_version(unit.code),
+            lambda version: version > 0,
+            within=60,
+            what=f"the vouchers service to know unit {unit.code} (its directory version)",
+        )
 
     async def opened(self, unit: UnitKit, context: BrowserContext) -> tuple[str, Page]:
         """A new held voucher of `unit`, and a page of `context` open on it."""
@@ -117,16 +126,14 @@ def product(
     )
     directory = {"TREASURY_DIRECTORY": str(offices)}
     try:
-        p.start(
-            "registration", "registration", ready_within=STARTUP, REGISTRATION_APPROVAL="manual"
-        )
-        p.start("vouchers", "vouchers", ready_within=STARTUP)
-        p.start("control", "control", ready_within=STARTUP)
+        # The five start side by side, as `make run` starts them.
+        p.launch("registration", "registration", REGISTRATION_APPROVAL="manual")
+        p.launch("vouchers", "vouchers")
+        p.launch("control", "control")
         # Webhooks to a port where nothing listens: they fail, for the deliveries page.
-        p.start(
+        p.launch(
             "notify",
             "notify",
-            ready_within=STARTUP,
             SMTP_FROM="tb@kbnn.gov.vn",
             PORTAL_WEBHOOKS="http://127.0.0.1:9/status",
             WEBHOOK_SECRET="test-webhook-secret",
@@ -136,15 +143,15 @@ def product(
         )
         urls = {f"{n.upper()}_URL": p.services[n].url for n in ("registration", "vouchers")}
         urls |= {f"{n.upper()}_URL": p.services[n].url for n in ("control", "notify")}
-        workspace = p.start(
+        workspace = p.launch(
             "workspace",
             "workspace",
-            ready_within=STARTUP,
             WORKSPACE_SECRET_KEY=SECRET_KEY,
             SMTP_FROM="dangnhap@kbnn.gov.vn",
             **directory,
             **urls,
         )
+        p.wait_ready(within=STARTUP)
         yield p, workspace.url, Path(stack.mail_dir)
     finally:
         p.stop_all()
