@@ -23,10 +23,13 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tenacity import AsyncRetrying, RetryCallState
 
 from shared.batching import take_ready
 from shared.contract import Envelope, MalformedMessageError, decode_envelope
-from shared.messaging import MessagingTables, Outgoing, claim, dead_letter, enqueue
+from shared.messaging import MessagingTables, Outgoing, claim, dead_letter
+from shared.retry import backoff, failure, next_wait
+from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -137,39 +140,43 @@ class BatchApplier:
         on_dead_letter: Callable[[str], None] = lambda topic: None,
         max_backoff: float = 10.0,
     ) -> None:
-        self._sessionmaker = sessionmaker
         self._tables = tables
+        # Committed batches wake the relay (`on_committed`) through the unit of work.
+        self._work = UnitOfWork(sessionmaker, tables, on_committed)
         self._handler = handler
         self._deadletter_topic = deadletter_topic
-        self._on_committed = on_committed
         self._on_dead_letter = on_dead_letter
         self._max_backoff = max_backoff
 
     async def apply(self, batch: Sequence[Incoming]) -> BatchStats:
         """Apply `batch` durably; returns only once it is committed."""
-        delay = 0.2
-        isolate = False
-        while True:
+        try:
+            stats: BatchStats = await self._retrying(self._apply_once, batch, isolate=False)
+        except Exception:
+            log.warning("a message failed; replaying the batch one message at a time")
             try:
-                stats = await self._apply_once(batch, isolate=isolate)
+                stats = await self._retrying(self._apply_once, batch, isolate=True)
             except Exception as exc:
-                if is_transient(exc):
-                    log.warning(
-                        "database unavailable, retrying the batch in %.1f s: %s", delay, exc
-                    )
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, self._max_backoff)
-                    continue
-                if not isolate:
-                    log.warning("a message failed; replaying the batch one message at a time")
-                    isolate = True
-                    continue
                 stop_worker(f"the batch could not be applied even message by message: {exc!r}")
                 raise
-            self._on_committed()
-            for topic in stats.dead_lettered_from:
-                self._on_dead_letter(topic)
-            return stats
+        for topic in stats.dead_lettered_from:
+            self._on_dead_letter(topic)
+        return stats
+
+    @property
+    def _retrying(self) -> AsyncRetrying:
+        """A lost database is waited for, as long as it takes; any other failure is raised."""
+
+        def waiting(state: RetryCallState) -> None:
+            log.warning(
+                "database unavailable, retrying the batch in %.1f s: %s",
+                next_wait(state),
+                failure(state),
+            )
+
+        return backoff(
+            first=0.2, cap=self._max_backoff, retry_on=is_transient, before_sleep=waiting
+        )
 
     async def _apply_once(self, batch: Sequence[Incoming], *, isolate: bool) -> BatchStats:
         stats = BatchStats()
@@ -180,13 +187,13 @@ class BatchApplier:
                 items.append((decode_envelope(message.value), message))
             except MalformedMessageError as err:
                 out.append(self._dead(message, str(err)))
-        async with self._sessionmaker() as session, session.begin():
+        async with self._work() as tx:
             if not isolate:
-                out.extend(await self._apply_items(session, items, stats))
+                out.extend(await self._apply_items(tx.session, items, stats))
             else:
                 for item in items:
-                    out.extend(await self._apply_isolated(session, item, stats))
-            await enqueue(session, self._tables, out)
+                    out.extend(await self._apply_isolated(tx.session, item, stats))
+            tx.publish(out)
         stats.dead_lettered_from = [
             dict(m.headers).get("source-topic", "")
             for m in out

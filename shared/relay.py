@@ -20,9 +20,11 @@ from typing import Any
 import sqlalchemy as sa
 from aiokafka import errors as kafka_errors
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tenacity import RetryCallState
 
 from shared.messaging import KEPT_BODY_BYTES, MessagingTables
 from shared.producer import Producer
+from shared.retry import backoff, failure, next_wait
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,7 @@ class OutboxRelay:
         busy_seconds: float = 0.01,
         on_published: Callable[[int], None] = lambda n: None,
         on_parked: Callable[[str], None] = lambda topic: None,
+        on_failure: Callable[[], None] = lambda: None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._tables = tables
@@ -84,6 +87,7 @@ class OutboxRelay:
         self._lock_was_busy = False
         self._wake = asyncio.Event()
         self._on_published = on_published
+        self._on_failure = on_failure
         self._on_parked = on_parked
 
     def wake(self) -> None:
@@ -180,19 +184,18 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Publish until cancelled; on a broker or database failure, retry with backoff."""
-        delay = 0.1
+
+        def waiting(state: RetryCallState) -> None:
+            self._on_failure()
+            log.error(
+                "outbox relay failed; retrying in %.1f s",
+                next_wait(state),
+                exc_info=failure(state),
+            )
+
         while True:
             self._wake.clear()
-            try:
-                done = await self.publish_once()
-                delay = 0.1
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox relay failed; retrying in %.1f s", delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-                continue
+            done: int = await backoff(first=0.1, cap=10.0, before_sleep=waiting)(self.publish_once)
             if done < self._batch_size:
                 wait = self._busy if self._lock_was_busy else self._idle
                 with contextlib.suppress(TimeoutError):

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.contract.deadlines import WorkingCalendar
+
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://dvc@127.0.0.1:5432/dvc"
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 
@@ -66,8 +68,6 @@ class BaseServiceSettings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     topic_partitions: int = Field(default=12, ge=1)
     topic_replication: int = Field(default=1, ge=1)
-    trusted_ca_file: Path | None = None
-    treasury_directory: Path | None = None
     portal_api_keys: str = ""
     # Empty means staff endpoints refuse every token: there is no usable default secret.
     staff_jwt_secret: str = ""
@@ -76,12 +76,6 @@ class BaseServiceSettings(BaseSettings):
     require_secrets: bool = False
     # The address the HTTP API binds; 0.0.0.0 in a container, so probes and peers reach it.
     listen_host: str = "127.0.0.1"
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 1025
-    smtp_from: str = "no-reply@kbnn.local"
-    portal_webhooks: str = ""
-    webhook_secret: str = ""
-    registration_approval: Literal["manual", "auto"] = "manual"
     # Days off and worked Saturdays decided by government, beyond the `holidays` package:
     # comma-separated ISO dates.
     extra_holidays: str = ""
@@ -101,5 +95,23 @@ class BaseServiceSettings(BaseSettings):
     def api_keys(self) -> frozenset[str]:
         return frozenset(k.strip() for k in self.portal_api_keys.split(",") if k.strip())
 
-    def webhook_urls(self) -> list[str]:
-        return [u.strip() for u in self.portal_webhooks.split(",") if u.strip()]
+    def calendar(self) -> WorkingCalendar:
+        """Working days: Vietnam's holidays, `extra_holidays` and `extra_working_days`."""
+        return WorkingCalendar.from_settings(self.extra_holidays, self.extra_working_days)
+
+
+class SigningSettings(BaseServiceSettings):
+    """The services that check signatures: registration and vouchers."""
+
+    # The PEM bundle of the CAs whose certificates may sign; required at start.
+    trusted_ca_file: Path | None = None
+
+
+class StaffMailSettings(BaseServiceSettings):
+    """The services that write to treasury staff: notify and the workspace."""
+
+    # The offices and their staff (JSON); unset, no email goes to staff.
+    treasury_directory: Path | None = None
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_from: str = "no-reply@kbnn.local"

@@ -16,9 +16,10 @@ from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
+from tenacity import RetryCallState
 
 from shared.producer import Producer
+from shared.retry import backoff
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +68,7 @@ async def wait_for(
                 readiness.parts[part],
             )
 
-    retrying = AsyncRetrying(
-        retry=retry_if_exception_type(Exception),
-        wait=wait_exponential(multiplier=0.2, max=MAX_BACKOFF_SECONDS),
-        before_sleep=before_sleep,
-        reraise=True,
-    )
+    retrying = backoff(first=0.2, cap=MAX_BACKOFF_SECONDS, before_sleep=before_sleep)
     async for attempt_state in retrying:
         with attempt_state:
             await attempt()

@@ -1,9 +1,11 @@
-"""Figures every service reports about itself while it runs: outbox backlog, consumer lag."""
+"""Figures every service reports about itself while it runs: outbox backlog, consumer lag.
+
+A watcher that fails logs why, counts it (`<service>_background_failures_total{loop}`) and
+tries again at its next turn."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +18,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def watch_outbox(runtime: Runtime) -> None:
+async def watch_outbox(runtime: Runtime, every: float = 5.0) -> None:
     while True:
-        with contextlib.suppress(Exception):
+        try:
             runtime.metrics.outbox_backlog.set(await runtime.relay.backlog())
-        await asyncio.sleep(5)
+        except Exception as exc:
+            runtime.failed("outbox_watch")
+            log.warning("outbox backlog unavailable: %s", exc)
+        await asyncio.sleep(every)
 
 
 async def _consumer_lag(
@@ -61,6 +66,7 @@ async def watch_lag(runtime: Runtime, every: float = 10.0) -> None:
                 for topic, lag in (await _consumer_lag(runtime, admin, consumer)).items():
                     runtime.metrics.consumer_lag.labels(topic).set(lag)
             except Exception as exc:
+                runtime.failed("lag_watch")
                 log.warning("consumer lag unavailable: %s", exc)
             await asyncio.sleep(every)
     finally:

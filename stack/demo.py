@@ -16,61 +16,38 @@ import asyncio
 import datetime as dt
 import random
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import orjson
 import psycopg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from shared.auth import issue_staff_token
 from shared.contract import (
     Envelope,
-    PaymentMethod,
-    ReasonCode,
-    SpendingType,
     encode,
 )
 from shared.db import sync_url
 from shared.settings import TopicSettings
 from stack.demo_investment import run_scenario
+from stack.demo_mix import dossier_of, workload
 from stack.demo_support import run_desk
-from testkit import CASH_ECONOMIC_CODES, Testbed, UnitKit, invalid_voucher
+from stack.demo_watch import StatusWatch, Summary, wait_until
+from testkit import Testbed, UnitKit
 
 OFFICES = {
     "0011": "Kho bạc Nhà nước khu vực Lai Châu",
     "0012": "Kho bạc Nhà nước khu vực Hà Nội",
     "0013": "Kho bạc Nhà nước khu vực TP. Hồ Chí Minh",
 }
-TERMINAL = {"rejected", "approved", "refused", "returned"}
 # A submission cut short: not JSON, so it goes to the dead-letter topic.
 NOT_JSON = b'{"event_id": "demo-cut-short", "event_type": "voucher.submitted", "payload": {'
 # Who to sign in as in the workspace after `make run`.
 DEMO_OFFICER = "kiemsoat.0011@kbnn.gov.vn"
-# The workload's mix: each kind up to its cumulative share of the vouchers. The first vouchers
-# take each kind once, so that every outcome shows in a demo of any size and any seed.
-MIX = (
-    (0.05, "intake_fault"),  # rejected at intake
-    (0.08, "no_contract"),  # returned: above 50,000,000 VND a contract is required
-    (0.10, "cash_not_allowed"),  # refused: an item that may not be paid in cash
-    (0.13, "held"),  # at or above 1 billion VND: held for an officer
-    (0.18, "advance"),  # approved, then settled
-    (0.22, "cash"),  # approved: payments to individuals in cash
-    (1.00, "plain"),  # approved
-)
-INTAKE_FAULTS = (
-    ReasonCode.TOTAL_MISMATCH,
-    ReasonCode.PAYEE_MISSING,
-    ReasonCode.SIGNATURE_INVALID,
-    ReasonCode.CERTIFICATE_INVALID,
-    ReasonCode.CODE_INVALID,
-)
 
 
 def offices_document() -> dict[str, Any]:
@@ -100,105 +77,6 @@ class Endpoints:
     support_url: str
     staff_secret: str
     approval: str
-
-
-@dataclass
-class Summary:
-    submitted: int = 0
-    statuses: Counter[str] = field(default_factory=Counter)
-    reasons: Counter[str] = field(default_factory=Counter)
-    latencies: list[float] = field(default_factory=list)
-    reviewed: int = 0
-    kept_in_review: str | None = None
-    seconds: float = 0.0
-    investment: Table | None = None
-    support: Table | None = None
-
-    def percentile(self, q: float) -> float:
-        if not self.latencies:
-            return 0.0
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-    def table(self) -> Table:
-        table = Table(title=f"Demo: {self.submitted} vouchers", show_header=True)
-        table.add_column("final status")
-        table.add_column("count", justify="right")
-        table.add_column("reasons")
-        for status, count in self.statuses.most_common():
-            reasons = ", ".join(
-                f"{code} {n}"
-                for code, n in self.reasons.most_common()
-                if code.startswith(f"{status}:")
-            ).replace(f"{status}:", "")
-            table.add_row(status, str(count), reasons)
-        return table
-
-    def lines(self) -> list[str]:
-        rate = sum(self.statuses.values()) / self.seconds if self.seconds else 0.0
-        return [
-            f"Throughput: {rate:.0f} vouchers/s to a final status ({self.seconds:.1f} s in all).",
-            f"Latency from submission to final status, decided without an officer: "
-            f"p50 {self.percentile(0.5) * 1000:.0f} ms, p95 {self.percentile(0.95) * 1000:.0f} ms, "
-            f"p99 {self.percentile(0.99) * 1000:.0f} ms ({len(self.latencies)} vouchers).",
-            f"Held for an officer and decided by the demo's officer: {self.reviewed}.",
-            f"Left in review, deadline within 2 hours (for the dashboard): {self.kept_in_review}.",
-            "One message that is not JSON went to the dead-letter topic: `dvc deadletters list`.",
-        ]
-
-
-class StatusWatch:
-    """Reads the status topic in the background and remembers each dossier's events."""
-
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self._consumer = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=bootstrap,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
-        self.events: dict[str, list[dict[str, Any]]] = {}
-        self.arrived: dict[str, float] = {}
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        await self._consumer.start()
-        self._task = asyncio.create_task(self._read())
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        await self._consumer.stop()
-
-    async def _read(self) -> None:
-        async for record in self._consumer:
-            payload = orjson.loads(record.value).get("payload", {})
-            dossier = payload.get("dossier_id")
-            if isinstance(dossier, str):
-                self.events.setdefault(dossier, []).append(payload)
-                if payload.get("status") in TERMINAL:
-                    self.arrived.setdefault(dossier, time.monotonic())
-
-    def final(self, dossier: str) -> dict[str, Any] | None:
-        for event in self.events.get(dossier, []):
-            if event["status"] in TERMINAL:
-                return event
-        return None
-
-    def has(self, dossier: str, status: str) -> bool:
-        return any(e["status"] == status for e in self.events.get(dossier, []))
-
-
-async def _wait(count: Callable[[], int], target: int, within: float, what: str) -> None:
-    """Wait until `count()` reaches `target`; fail saying how far it got."""
-    deadline = time.monotonic() + within
-    while (seen := count()) < target:
-        if time.monotonic() > deadline:
-            raise TimeoutError(
-                f"demo: after {within:.0f} s, still waiting for {what}: {seen} of {target}"
-            )
-        await asyncio.sleep(0.2)
 
 
 class Demo:
@@ -264,7 +142,7 @@ class Demo:
         await self._send(producer, self.at.topics.registrations, registrations)
         ids = [r.payload["dossier_id"] for r, _ in registrations]
         if self.at.approval == "manual":
-            await _wait(
+            await wait_until(
                 lambda: sum(watch.has(d, "in_review") for d in ids),
                 len(ids),
                 60,
@@ -279,13 +157,13 @@ class Demo:
                         headers=self._token(unit.treasury_code),
                     )
                     answer.raise_for_status()
-        await _wait(
+        await wait_until(
             lambda: sum(watch.has(d, "approved") for d in ids),
             len(ids),
             60,
             "registrations being approved",
         )
-        await _wait(
+        await wait_until(
             self._directory_size,
             len(self.units) + 1,
             60,
@@ -297,54 +175,12 @@ class Demo:
             allocations += [(a, unit.code) for a in unit.allocations(amount=amount)]
         await self._send(producer, self.at.topics.allocations, allocations)
         allocation_ids = [a.payload["allocation_id"] for a, _ in allocations]
-        await _wait(
+        await wait_until(
             lambda: sum(watch.has(a, "approved") for a in allocation_ids),
             len(allocation_ids),
             60,
             "budget allocations approved",
         )
-
-    def _kind(self, i: int) -> str:
-        """The kind of the demo's `i`th voucher: each kind once first, then drawn by share."""
-        if i < len(MIX):
-            return MIX[i][1]
-        roll = self.rng.random()
-        return next(kind for share, kind in MIX if roll < share)
-
-    def workload(self, count: int) -> tuple[list[tuple[Envelope | bytes, str]], list[Envelope]]:
-        """The vouchers to submit, and the advances whose settlements follow once approved."""
-        work: list[tuple[Envelope | bytes, str]] = []
-        advances: list[Envelope] = []
-        for i in range(count):
-            unit = self.units[i % len(self.units)]
-            kind = self._kind(i)
-            if kind == "intake_fault":
-                faulty = invalid_voucher(unit, INTAKE_FAULTS[i % len(INTAKE_FAULTS)])
-                work.append((faulty.raw, unit.code))
-                continue
-            if kind == "no_contract":
-                envelope = unit.voucher(total_amount=80_000_000, contract=False)
-            elif kind == "cash_not_allowed":
-                envelope = unit.voucher(
-                    payment_method=PaymentMethod.CASH,
-                    economic_codes=("6551",),
-                    total_amount=5_000_000,
-                )
-            elif kind == "held":
-                envelope = unit.voucher(
-                    total_amount=self.rng.choice((1_200_000_000, 2_500_000_000))
-                )
-            elif kind == "advance":
-                envelope = unit.voucher(spending_type=SpendingType.ADVANCE, total_amount=30_000_000)
-                advances.append(envelope)
-            elif kind == "cash":
-                envelope = unit.voucher(
-                    payment_method=PaymentMethod.CASH, economic_codes=tuple(CASH_ECONOMIC_CODES)
-                )
-            else:
-                envelope = unit.voucher()
-            work.append((envelope, unit.code))
-        return work, advances
 
     async def officers(
         self, watch: StatusWatch, dossiers: dict[str, UnitKit], decided: set[str]
@@ -384,8 +220,10 @@ class Demo:
         try:
             with self.console.status("Demo: units register and receive their budgets…"):
                 await self.setup(producer, watch, max(6, min(60, count // 40)))
-            work, advances = self.workload(count)
-            owners = {_dossier(m): self.units[i % len(self.units)] for i, (m, _) in enumerate(work)}
+            work, advances = workload(self.units, self.rng, count)
+            owners = {
+                dossier_of(m): self.units[i % len(self.units)] for i, (m, _) in enumerate(work)
+            }
             held = self.units[0].voucher(total_amount=1_500_000_000)
             summary.kept_in_review = str(held.payload["dossier_id"])
             await self._send(
@@ -409,7 +247,7 @@ class Demo:
                 for chunk in range(0, len(work), 200):
                     part = work[chunk : chunk + 200]
                     now = time.monotonic()
-                    sent_at.update((_dossier(m), now) for m, _ in part)
+                    sent_at.update((dossier_of(m), now) for m, _ in part)
                     await self._send(producer, self.at.topics.vouchers, part)
                     bar.update(task, completed=sum(1 for d in sent_at if watch.final(d)))
                 settled: set[str] = set()
@@ -443,7 +281,7 @@ class Demo:
                     await asyncio.sleep(0.25)
             officer.cancel()
             await asyncio.gather(officer, return_exceptions=True)
-            await _wait(
+            await wait_until(
                 lambda: int(watch.has(summary.kept_in_review or "", "in_review")),
                 1,
                 60,
@@ -487,13 +325,3 @@ class Demo:
             await producer.stop()
             await watch.stop()
         return summary
-
-
-def _dossier(message: Envelope | bytes) -> str:
-    if isinstance(message, Envelope):
-        return str(message.payload["dossier_id"])
-    try:
-        found = orjson.loads(message).get("payload", {}).get("dossier_id")
-    except (orjson.JSONDecodeError, AttributeError):
-        found = None
-    return str(found) if found else f"raw:{hash(message)}"

@@ -14,8 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.control import db, domain
-from services.control.handlers import SOURCE, SYSTEM, Deps
+from services.control import db, domain, ledger_db
+from services.control.handlers import SOURCE, Deps
 from shared import codes
 from shared.consumer import Incoming
 from shared.contract import (
@@ -28,7 +28,8 @@ from shared.contract import (
     parse_payload,
 )
 from shared.contract.bounds import pruned, readable_code, readable_id, unreadable_id
-from shared.contract.enums import AllocationKind, DossierKind, EventType, Status
+from shared.contract.duplicates import Republish, StoredRow, resubmission
+from shared.contract.enums import SYSTEM, AllocationKind, DossierKind, EventType, Status
 from shared.messaging import Outgoing, dead_letter
 from shared.signing import content_digest_or
 from shared.status import reasons_json, rejection_reasons, status_changed
@@ -91,7 +92,7 @@ def _status(
     book: Book,
     record_id: str,
     unit_code: str,
-    status: str,
+    status: Status,
     sequence: int,
     reasons: Sequence[Reason],
 ) -> Outgoing:
@@ -103,7 +104,7 @@ def _status(
         dossier_id=record_id,
         dossier_kind=book.kind,
         unit_code=unit_code,
-        status=Status(status),
+        status=status,
         sequence=sequence,
         reasons=reasons,
         decided_by=SYSTEM,
@@ -148,28 +149,23 @@ async def handle_allocation(
         ]
     unit_code = readable_code(raw.get("unit_code"))
     digest = content_digest_or(raw, fallback=message.value or b"")
-    id_column = book.records.c[book.id_field]
-    rows = await session.execute(
-        book.records.select().where(id_column == record_id).with_for_update()
-    )
-    existing = rows.mappings().first()
+    existing = await db.lock_record(session, book.records, book.id_field, record_id)
     if existing is not None:
-        if existing["content_hash"] == digest:
-            reasons = [Reason.model_validate(r) for r in existing["reasons"]]
-            status, sequence = existing["status"], existing["sequence"]
-            return [_status(deps, book, record_id, unit_code, status, sequence, reasons)]
-        # The refusal takes the next number; the record keeps its status and sequence.
-        sequence = existing["last_sequence"] + 1
-        await session.execute(
-            book.records.update().where(id_column == record_id).values(last_sequence=sequence)
-        )
-        duplicate = Reason(
-            code=ReasonCode.DUPLICATE_MODIFIED.value,
+        decision = resubmission(
+            StoredRow.of(existing),
+            record_id=record_id,
+            content_hash=digest,
             field=book.id_field,
-            message=f"{record_id} đã ghi nhận với nội dung khác "
-            "(id already used for other content)",
+            refused_as=Status.REFUSED,
         )
-        return [_status(deps, book, record_id, unit_code, "refused", sequence, [duplicate])]
+        if isinstance(decision, Republish):
+            status, sequence, reasons = decision.status, decision.sequence, list(decision.reasons)
+            return [_status(deps, book, record_id, unit_code, status, sequence, reasons)]
+        sequence = decision.next_sequence
+        await db.use_sequence(session, book.records, book.id_field, record_id, sequence)
+        return [
+            _status(deps, book, record_id, unit_code, decision.status, sequence, [decision.reason])
+        ]
     try:
         record: Recorded | None = parse_payload(envelope, book.model)
         reasons = _problems(book, record) if record else []
@@ -178,12 +174,12 @@ async def handle_allocation(
     if record is not None and not reasons:
         key = tuple(getattr(record, n) for n in book.columns)
         delta = -record.amount if record.kind is AllocationKind.REDUCTION else record.amount
-        changed = await db.change_allocation(
+        changed = await ledger_db.change_allocation(
             session, key, delta, now, table=book.lines, columns=book.columns
         )
         if changed is None:
             reasons = [await _reduction_refused(session, book, key, record.amount)]
-    status = "refused" if reasons else "approved"
+    status = Status.REFUSED if reasons else Status.APPROVED
     await db.insert_rows(
         session,
         book.records,
@@ -192,7 +188,7 @@ async def handle_allocation(
                 book.id_field: record_id,
                 "unit_code": unit_code,
                 "content_hash": digest,
-                "status": status,
+                "status": status.value,
                 "sequence": 1,
                 "last_sequence": 1,
                 "reasons": reasons_json(reasons),
@@ -207,7 +203,7 @@ async def handle_allocation(
 async def _reduction_refused(
     session: AsyncSession, book: Book, key: tuple[Any, ...], amount: int
 ) -> Reason:
-    state = await db.line_state(session, key, table=book.lines, columns=book.columns)
+    state = await ledger_db.line_state(session, key, table=book.lines, columns=book.columns)
     if state is None:
         unknown = (
             ReasonCode.CAPITAL_PLAN_UNKNOWN

@@ -11,12 +11,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.control import capital_db, db, handlers
+from services.control import capital_db, db, handlers, ledger_db
 from services.control.domain import line_amounts
 from shared.auth import Caller, Staff
 from shared.contract import DossierKind, InvestmentSubmitted, Reason, VoucherSubmitted
 from shared.errors import NotFound
-from shared.messaging import enqueue
 from shared.paging import FiscalYear, Page, PageSize
 from shared.service import Runtime
 
@@ -103,7 +102,7 @@ async def _budget_lines(session: AsyncSession, payload: dict[str, Any]) -> list[
     """Each budget line a voucher spends on, as it is now, and what the voucher asks of it."""
     lines = []
     for key, amount in sorted(line_amounts(VoucherSubmitted.model_validate(payload)).items()):
-        state = await db.line_state(session, key)
+        state = await ledger_db.line_state(session, key)
         allocated, committed = (state.allocated, state.committed) if state else (0, 0)
         _, year, chapter, sector, source = key
         lines.append(
@@ -222,17 +221,16 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
         summary="Approve (re-checking the budget now), refuse or return a voucher",
     )
     async def decide(dossier_id: str, body: ReviewDecision, staff: DeciderDep) -> DecisionResult:
-        async with runtime.sessionmaker() as session, session.begin():
+        async with runtime.unit_of_work() as tx:
             status, events = await handlers.decide_review(
-                session,
+                tx.session,
                 dossier_id=dossier_id,
                 decision=body.decision,
                 reasons=body.reasons,
                 staff=staff,
                 deps=deps,
             )
-            await enqueue(session, runtime.tables, events)
-        runtime.relay.wake()
+            tx.publish(events)
         return DecisionResult(dossier_id=dossier_id, status=status)
 
     @api.get(

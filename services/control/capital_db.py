@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.control import db
+from services.control import db, ledger_db
 from services.control.investment import (
     InvestmentLedger,
     Position,
@@ -62,7 +62,7 @@ async def lock_ledger(
         )
     return InvestmentLedger(
         positions=await _lock_positions(session, list(values)),
-        lines=await db.lock_lines(
+        lines=await ledger_db.lock_lines(
             session,
             [plan_key(r) for r in requests],
             table=db.capital_plan_lines,
@@ -93,7 +93,7 @@ def _position(r: Any) -> Position:
 
 async def write_ledger(session: AsyncSession, ledger: InvestmentLedger, now: dt.datetime) -> None:
     """Conditional updates: a decision that no longer fits rolls the whole batch back."""
-    await db.commit_amounts(
+    await ledger_db.commit_amounts(
         session,
         {k: v for k, v in ledger.plan_deltas.items() if v},
         now,
@@ -123,7 +123,7 @@ async def write_ledger(session: AsyncSession, ledger: InvestmentLedger, now: dt.
             .returning(p.unit_code)
         )
         if updated.first() is None:
-            raise db.CommitmentRefused(f"contract {number} of {unit} cannot take this")
+            raise ledger_db.CommitmentRefused(f"contract {number} of {unit} cannot take this")
 
 
 async def position(session: AsyncSession, unit_code: str, number: str) -> dict[str, Any] | None:

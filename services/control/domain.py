@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from shared.contract import Reason, ReasonCode, VoucherSubmitted
-from shared.contract.enums import Form, PaymentMethod, SpendingType
+from shared.contract.enums import Form, PaymentMethod, SpendingType, Status
 
 LineKey = tuple[str, int, str, str, str]
 """(unit, fiscal year, chapter, sector, source): one budget line."""
@@ -62,7 +62,7 @@ class ControlRules:
 
 @dataclass(frozen=True)
 class Decision:
-    status: str
+    status: Status
     reasons: tuple[Reason, ...] = ()
     commits: Mapping[LineKey, int] = field(default_factory=dict)
     settles: tuple[str, int] | None = None
@@ -230,77 +230,20 @@ def decide(
     if not by_officer:
         missing = incompleteness(v, rules)
         if missing:
-            return Decision("refused" if superseded_returned else "returned", tuple(missing))
+            return Decision(
+                Status.REFUSED if superseded_returned else Status.RETURNED, tuple(missing)
+            )
     refusals = _cash_reasons(v, rules)
     if settles(v):
         refusals += _advance_reasons(v, advance)
     else:
         refusals += _budget_reasons(v, lines) + _contract_reasons(v, contract_paid)
     if refusals:
-        return Decision("refused", tuple(refusals))
+        return Decision(Status.REFUSED, tuple(refusals))
     if not by_officer and needs_review(v, rules):
-        return Decision("in_review")
+        return Decision(Status.IN_REVIEW)
     if settles(v):
         assert v.advance_dossier_id is not None
-        return Decision("approved", settles=(v.advance_dossier_id, v.total_amount))
+        return Decision(Status.APPROVED, settles=(v.advance_dossier_id, v.total_amount))
     payment = v.total_amount if v.contract is not None else 0
-    return Decision("approved", commits=line_amounts(v), contract_payment=payment)
-
-
-@dataclass
-class Ledger:
-    """The budget lines, advances and contract payments a set of decisions works on, and
-    what approvals change in them. The control service loads it from locked rows, takes its
-    decisions through it, then writes `line_deltas`, `settled`, `paid`, `commitments` and
-    `new_advances` back."""
-
-    lines: dict[LineKey, LineState] = field(default_factory=dict)
-    advances: dict[str, AdvanceState] = field(default_factory=dict)
-    contracts: dict[ContractKey, int] = field(default_factory=dict)
-    line_deltas: dict[LineKey, int] = field(default_factory=lambda: defaultdict(int))
-    settled: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    paid: dict[ContractKey, int] = field(default_factory=lambda: defaultdict(int))
-    commitments: list[tuple[str, LineKey, int]] = field(default_factory=list)
-    new_advances: list[AdvanceState] = field(default_factory=list)
-
-    def decide(
-        self,
-        v: VoucherSubmitted,
-        *,
-        superseded_returned: bool,
-        rules: ControlRules,
-        by_officer: bool = False,
-    ) -> Decision:
-        key = contract_key(v)
-        paid = self.contracts.get(key, 0) + self.paid.get(key, 0) if key else 0
-        return decide(
-            v,
-            lines=self.lines,
-            advance=self.advances.get(v.advance_dossier_id or ""),
-            contract_paid=paid,
-            superseded_returned=superseded_returned,
-            rules=rules,
-            by_officer=by_officer,
-        )
-
-    def take(self, v: VoucherSubmitted, decision: Decision) -> None:
-        """Record what a decision changes, so that later decisions see it."""
-        for key, amount in decision.commits.items():
-            self.lines[key].committed += amount
-            self.line_deltas[key] += amount
-            self.commitments.append((v.dossier_id, key, amount))
-        if decision.settles is not None:
-            advance_id, amount = decision.settles
-            self.advances[advance_id].settled += amount
-            self.settled[advance_id] += amount
-        contract = contract_key(v)
-        if contract is not None and decision.contract_payment:
-            self.paid[contract] += decision.contract_payment
-        if (
-            decision.status == "approved"
-            and v.spending_type is SpendingType.ADVANCE
-            and not settles(v)
-        ):
-            advance = AdvanceState(v.dossier_id, v.unit_code, v.total_amount, 0)
-            self.advances[v.dossier_id] = advance
-            self.new_advances.append(advance)
+    return Decision(Status.APPROVED, commits=line_amounts(v), contract_payment=payment)

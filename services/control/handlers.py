@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.control import capital_db, db, domain, investment
+from services.control import capital_db, db, domain, investment, ledger_db
+from services.control.ledger import Ledger
 from shared.auth import Staff
 from shared.consumer import Item
 from shared.contract import (
@@ -21,6 +22,7 @@ from shared.contract import (
     encode,
     make_envelope,
 )
+from shared.contract.enums import SYSTEM, Status
 from shared.contract.internal import VOUCHER_DECIDED, VoucherDecided, VoucherReceived
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.messaging import Outgoing
@@ -28,7 +30,6 @@ from shared.settings import TopicSettings
 from shared.status import reasons_json
 
 SOURCE = "control"
-SYSTEM = "system"
 
 
 @dataclass
@@ -48,7 +49,7 @@ def _decided(
     *,
     dossier_id: str,
     unit_code: str,
-    status: str,
+    status: Status,
     reasons: Sequence[Reason],
     by: str,
     now: dt.datetime,
@@ -71,51 +72,6 @@ def _decided(
     return Outgoing(topic=deps.topics.decisions, key=unit_code.encode(), value=encode(envelope))
 
 
-async def _lock_ledger(
-    session: AsyncSession, vouchers: Sequence[VoucherSubmitted]
-) -> domain.Ledger:
-    """The rows these vouchers touch, locked in key order until the transaction ends."""
-    keys = [k for v in vouchers if not domain.settles(v) for k in domain.line_amounts(v)]
-    contract_keys = [k for v in vouchers if (k := domain.contract_key(v)) is not None]
-    advance_ids = [
-        v.advance_dossier_id for v in vouchers if domain.settles(v) and v.advance_dossier_id
-    ]
-    return domain.Ledger(
-        lines=await db.lock_lines(session, keys),
-        advances=await db.lock_advances(session, advance_ids),
-        contracts=await db.lock_contracts(session, contract_keys),
-    )
-
-
-async def _write_ledger(session: AsyncSession, ledger: domain.Ledger, now: dt.datetime) -> None:
-    """Conditional updates: a decision that no longer fits rolls the whole batch back."""
-    await db.insert_rows(
-        session,
-        db.advances,
-        [
-            {"dossier_id": a.dossier_id, "unit_code": a.unit_code, "amount": a.amount, "settled": 0}
-            for a in ledger.new_advances
-        ],
-    )
-    await db.commit_amounts(session, dict(ledger.line_deltas), now)
-    for advance_id, amount in sorted(ledger.settled.items()):
-        await db.settle(session, advance_id, amount)
-    for contract, amount in sorted(ledger.paid.items()):
-        await db.add_contract_payment(session, contract, amount)
-    await db.insert_rows(
-        session,
-        db.commitments,
-        [
-            {
-                **dict(zip(db.LINE_COLUMNS, key, strict=True)),
-                "dossier_id": dossier,
-                "amount": amount,
-            }
-            for dossier, key, amount in ledger.commitments
-        ],
-    )
-
-
 def _parse(r: VoucherReceived) -> VoucherSubmitted | InvestmentSubmitted:
     if r.dossier_kind == "investment":
         return InvestmentSubmitted.model_validate(r.voucher)
@@ -126,7 +82,7 @@ def _parse(r: VoucherReceived) -> VoucherSubmitted | InvestmentSubmitted:
 class _Books:
     """The budget ledger and the investment ledger of one transaction, locked in that order."""
 
-    budget: domain.Ledger
+    budget: Ledger
     capital: investment.InvestmentLedger
 
     @classmethod
@@ -139,7 +95,7 @@ class _Books:
         vouchers = [d for d in dossiers if isinstance(d, VoucherSubmitted)]
         requests = [d for d in dossiers if isinstance(d, InvestmentSubmitted)]
         return cls(
-            await _lock_ledger(session, vouchers),
+            await ledger_db.lock_ledger(session, vouchers),
             await capital_db.lock_ledger(session, requests, now),
         )
 
@@ -150,7 +106,7 @@ class _Books:
         superseded_returned: bool,
         deps: Deps,
         by_officer: bool = False,
-    ) -> tuple[str, tuple[Reason, ...]]:
+    ) -> tuple[Status, tuple[Reason, ...]]:
         """Decide on `d` and take what an approval changes into the books."""
         if isinstance(d, InvestmentSubmitted):
             asked = self.capital.decide(
@@ -168,7 +124,7 @@ class _Books:
         return decision.status, decision.reasons
 
     async def write(self, session: AsyncSession, now: dt.datetime) -> None:
-        await _write_ledger(session, self.budget, now)
+        await ledger_db.write_ledger(session, self.budget, now)
         await capital_db.write_ledger(session, self.capital, now)
 
 
@@ -193,7 +149,7 @@ async def handle_received(
             continue
         earlier = known.get(d.supersedes_dossier_id or "")
         returned_once = bool(
-            earlier and earlier["status"] == "returned" and earlier["unit_code"] == d.unit_code
+            earlier and earlier["status"] == Status.RETURNED and earlier["unit_code"] == d.unit_code
         )
         status, reasons = books.decide(d, superseded_returned=returned_once, deps=deps)
         row = {
@@ -202,14 +158,14 @@ async def handle_received(
             "unit_code": r.unit_code,
             "treasury_code": r.treasury_code,
             "total_amount": _amount(d),
-            "status": status,
+            "status": status.value,
             "reasons": reasons_json(reasons),
             "payload": r.voucher,
             "received_at": r.received_at,
             "deadline": r.deadline,
-            "review_since": now if status == "in_review" else None,
-            "decided_at": None if status == "in_review" else now,
-            "decided_by": None if status == "in_review" else SYSTEM,
+            "review_since": now if status is Status.IN_REVIEW else None,
+            "decided_at": None if status is Status.IN_REVIEW else now,
+            "decided_by": None if status is Status.IN_REVIEW else SYSTEM,
         }
         known[r.dossier_id] = row
         rows.append(row)
@@ -225,7 +181,7 @@ async def handle_received(
             )
         )
         deps.observe_decision(status, [x.code for x in reasons])
-        if status == "approved":
+        if status is Status.APPROVED:
             deps.observe_commit((now - r.received_at).total_seconds())
     await db.insert_rows(session, db.vouchers, rows)
     await books.write(session, now)
@@ -248,7 +204,7 @@ async def decide_review(
         raise NotFound(f"no voucher {dossier_id} in spending control")
     staff.require_office(row["treasury_code"])
     staff.require_role("controller", "head")
-    if row["status"] != "in_review":
+    if row["status"] != Status.IN_REVIEW:
         raise Conflict(f"voucher {dossier_id} is {row['status']}, not in_review")
     v = _parse(VoucherReceived.model_validate({**row, "voucher": row["payload"]}))
     if decision == "approve":
@@ -259,12 +215,12 @@ async def decide_review(
     else:
         if not reasons:
             raise InvalidRequest(f"to {decision} a voucher, give at least one reason")
-        status = "refused" if decision == "refuse" else "returned"
-        if status == "returned" and v.supersedes_dossier_id:
+        status = Status.REFUSED if decision == "refuse" else Status.RETURNED
+        if status is Status.RETURNED and v.supersedes_dossier_id:
             earlier = (await db.lock_vouchers(session, [v.supersedes_dossier_id])).get(
                 v.supersedes_dossier_id
             )
-            if earlier and earlier["status"] == "returned":
+            if earlier and earlier["status"] == Status.RETURNED:
                 raise Conflict(
                     "this dossier already supersedes a returned one: additions may "
                     "be requested only once; refuse it instead"
@@ -272,7 +228,7 @@ async def decide_review(
     await db.update_voucher(
         session,
         dossier_id,
-        status=status,
+        status=status.value,
         reasons=reasons_json(reasons),
         decided_at=now,
         decided_by=staff.sub,

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from services.control.domain import LineState, vnd
-from shared.contract import InvestmentSubmitted, Reason, ReasonCode
+from shared.contract import InvestmentSubmitted, Reason, ReasonCode, Status
 
 PlanKey = tuple[str, int, str]
 """(project, fiscal year, source): one capital plan line."""
@@ -49,7 +49,7 @@ class Position:
 
 @dataclass(frozen=True)
 class InvestmentDecision:
-    status: str
+    status: Status
     reasons: tuple[Reason, ...] = ()
 
 
@@ -197,9 +197,10 @@ def decide(
     An officer's approval (`by_officer`) re-checks the money."""
     missing = [] if by_officer else incompleteness(r, rules)
     if missing:
-        return InvestmentDecision("refused" if superseded_returned else "returned", tuple(missing))
+        status = Status.REFUSED if superseded_returned else Status.RETURNED
+        return InvestmentDecision(status, tuple(missing))
     if r.contract is None:  # only an officer can get here: the money cannot be checked
-        return InvestmentDecision("refused", tuple(incompleteness(r, rules)[:1]))
+        return InvestmentDecision(Status.REFUSED, tuple(incompleteness(r, rules)[:1]))
     if r.is_advance:
         refusals = _advance_refusals(r, position, rules)
         total = position.paid + position.open_advance + r.amount
@@ -214,10 +215,10 @@ def decide(
     ]
     refusals += _plan_refusals(r, line)
     if refusals:
-        return InvestmentDecision("refused", tuple(refusals))
+        return InvestmentDecision(Status.REFUSED, tuple(refusals))
     if not by_officer and r.amount >= rules.review_threshold:
-        return InvestmentDecision("in_review")
-    return InvestmentDecision("approved")
+        return InvestmentDecision(Status.IN_REVIEW)
+    return InvestmentDecision(Status.APPROVED)
 
 
 @dataclass
@@ -252,7 +253,7 @@ class InvestmentLedger:
     def take(self, r: InvestmentSubmitted, decision: InvestmentDecision) -> None:
         """Record what an approval changes, so that later decisions see it."""
         key = position_key(r)
-        if decision.status != "approved" or key is None or r.contract is None:
+        if decision.status is not Status.APPROVED or key is None or r.contract is None:
             return
         self.lines[plan_key(r)].committed += r.plan_amount
         self.plan_deltas[plan_key(r)] += r.plan_amount

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Callable
 from functools import partial
@@ -14,20 +14,19 @@ from fastapi import FastAPI
 from services.control import allocations, api, db, handlers
 from services.control.config import ControlSettings
 from services.control.metrics import ControlMetrics
+from shared.clock import utc_now
 from shared.directory import directory_handler
 from shared.logging import configure_logging
 from shared.service import Runtime, build_runtime, make_api, serve
 
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+log = logging.getLogger(__name__)
 
 
 async def _watch_reviews(
     runtime: Runtime, metrics: ControlMetrics, clock: Callable[[], dt.datetime]
 ) -> None:
     while True:
-        with contextlib.suppress(Exception):
+        try:
             async with runtime.sessionmaker() as session:
                 total, at_risk, overdue = await db.review_counts(
                     session, clock(), dt.timedelta(hours=2)
@@ -35,13 +34,16 @@ async def _watch_reviews(
             metrics.review_queue.set(total)
             metrics.deadlines.labels("at_risk").set(at_risk)
             metrics.deadlines.labels("overdue").set(overdue)
+        except Exception as exc:
+            runtime.failed("review_watch")
+            log.warning("review queue figures unavailable: %s", exc)
         await asyncio.sleep(5)
 
 
 def build(
     settings: ControlSettings,
     *,
-    clock: Callable[[], dt.datetime] = _now,
+    clock: Callable[[], dt.datetime] = utc_now,
     new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> FastAPI:
     runtime = build_runtime("control", settings, db.messaging)

@@ -5,9 +5,9 @@ inside `router()` as objects, not as strings it cannot resolve.
 """
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
@@ -16,6 +16,7 @@ from services.notify.sender import Sender
 from shared.auth import Caller, Staff
 from shared.errors import Conflict, NotFound
 from shared.service import Runtime
+from shared.unit_of_work import UnitOfWork
 
 
 class DeliveryView(BaseModel):
@@ -39,13 +40,15 @@ class DeliveryView(BaseModel):
     dossier_kind: str | None = None
 
 
-def router(runtime: Runtime, sender: Sender) -> APIRouter:
+def router(runtime: Runtime, sender: Sender, clock: Callable[[], dt.datetime]) -> APIRouter:
     api = APIRouter()
     # Type aliases, named as FastAPI's documentation names them.
     doors = runtime.doors(dossier_id=db.office_of_dossier, delivery_id=db.office_of_delivery)
     StaffDep = Annotated[Staff, Depends(doors.staff())]  # noqa: N806
     CallerDep = Annotated[Caller, Depends(doors.caller())]  # noqa: N806
     OpsDep = Annotated[Staff, Depends(doors.staff("ops", "head"))]  # noqa: N806
+    # A delivery put back in the ledger wakes a sender once it is committed.
+    requeue = UnitOfWork(runtime.sessionmaker, runtime.tables, sender.wake)
     columns = [db.deliveries.c[n] for n in DeliveryView.model_fields if n in db.deliveries.c]
 
     @api.get(
@@ -57,12 +60,8 @@ def router(runtime: Runtime, sender: Sender) -> APIRouter:
     async def notifications(dossier_id: str, caller: CallerDep) -> list[DeliveryView]:
         del caller
         async with runtime.sessionmaker() as session:
-            rows = await session.execute(
-                sa.select(*columns)
-                .where(db.deliveries.c.dossier_id == dossier_id)
-                .order_by(db.deliveries.c.id)
-            )
-        return [DeliveryView(**r) for r in rows.mappings()]
+            rows = await db.deliveries_of(session, dossier_id, columns=columns)
+        return [DeliveryView(**r) for r in rows]
 
     @api.get(
         "/notifications/troubled",
@@ -89,29 +88,14 @@ def router(runtime: Runtime, sender: Sender) -> APIRouter:
     async def retry(
         delivery_id: Annotated[int, Path(ge=1, le=db.BIGINT_MAX)], staff: StaffDep
     ) -> DeliveryView:
-        async with runtime.sessionmaker() as session, session.begin():
-            row = (
-                (
-                    await session.execute(
-                        sa.select(*columns)
-                        .where(db.deliveries.c.id == delivery_id)
-                        .with_for_update()
-                    )
-                )
-                .mappings()
-                .first()
-            )
+        async with requeue() as tx:
+            row = await db.lock_delivery(tx.session, delivery_id, columns=columns)
             if row is None:
                 raise NotFound(f"no delivery {delivery_id}")
             if row["status"] == "sent":
                 raise Conflict(f"delivery {delivery_id} was sent; it is not sent twice")
-            now = dt.datetime.now(dt.UTC)
-            await session.execute(
-                sa.update(db.deliveries)
-                .where(db.deliveries.c.id == delivery_id)
-                .values(status="pending", next_attempt_at=now)
-            )
-        sender.wake()
+            now = clock()
+            await db.send_again(tx.session, delivery_id, at=now)
         return DeliveryView(**{**row, "status": "pending", "next_attempt_at": now})
 
     return api

@@ -6,10 +6,10 @@ import datetime as dt
 
 from pydantic import Field
 
-from shared.settings import BaseServiceSettings
+from shared.settings import StaffMailSettings
 
 
-class NotifySettings(BaseServiceSettings):
+class NotifySettings(StaffMailSettings):
     notify_port: int = 8004
     notify_batch_size: int = 500
     # Local time (Asia/Ho_Chi_Minh) at which each office's daily digest is sent, "HH:MM".
@@ -21,8 +21,15 @@ class NotifySettings(BaseServiceSettings):
     notify_senders: int = Field(default=4, ge=1, le=8)
     # A testing aid: crash at a point of a send (services/notify/faults.py); empty: never.
     notify_fault: str = ""
+    # Portals' webhook URLs, comma-separated; each status is posted to each, signed with
+    # `webhook_secret`.
+    portal_webhooks: str = ""
+    webhook_secret: str = ""
     webhook_max_attempts: int = 8
     retry_max_seconds: float = 300.0
+
+    def webhook_urls(self) -> list[str]:
+        return [u.strip() for u in self.portal_webhooks.split(",") if u.strip()]
 
     def digest_at(self) -> dt.time:
         try:

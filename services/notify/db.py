@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -9,6 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.bulk import arrays, insert_arrays
 from shared.contract.enums import Status
 from shared.directory import directory_table
 from shared.messaging import messaging_tables
@@ -189,3 +193,128 @@ async def troubled(
         .limit(limit)
     )
     return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+@functools.cache
+def _insert_deliveries(columns: tuple[str, ...]) -> sa.Insert:
+    # One statement per set of columns, compiled once: the rows travel as arrays.
+    return (
+        insert_arrays(deliveries, columns)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(deliveries.c.channel, deliveries.c.kind)
+    )
+
+
+async def insert_deliveries(
+    session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> list[tuple[str, str]]:
+    """Add the deliveries the ledger does not hold yet (by `dedupe_key`); (channel, kind) of
+    each new one. Every row has the same keys (`deliveries.email_row`, `webhook_row`)."""
+    if not rows:
+        return []
+    columns = tuple(rows[0])
+    stmt = _insert_deliveries(columns)
+    return [(str(c), str(k)) for c, k in (await session.execute(stmt, arrays(rows, columns))).all()]
+
+
+async def lock_dossiers(session: AsyncSession, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The watched dossiers among `ids`, locked in id order until the transaction ends."""
+    stmt = sa.select(dossiers).where(dossiers.c.dossier_id.in_(sorted(set(ids)))).with_for_update()
+    return {r["dossier_id"]: dict(r) for r in (await session.execute(stmt)).mappings()}
+
+
+async def save_dossiers(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert or update watched dossiers; `first_seen` stays as first written."""
+    if not rows:
+        return
+    upsert = pg_insert(dossiers).values(list(rows))
+    await session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=["dossier_id"],
+            set_={
+                c.name: upsert.excluded[c.name]
+                for c in dossiers.columns
+                if c.name not in ("dossier_id", "first_seen")
+            },
+        )
+    )
+
+
+async def due_for_warning(session: AsyncSession, *, until: dt.datetime) -> list[dict[str, Any]]:
+    """Dossiers under review whose deadline falls before `until` and that have not been told
+    overdue yet, locked; rows another scanner holds are skipped."""
+    stmt = (
+        sa.select(dossiers)
+        .where(
+            # Reviews, and support requests that have no answer yet.
+            sa.or_(
+                dossiers.c.status == Status.IN_REVIEW.value,
+                sa.and_(
+                    dossiers.c.dossier_kind == "support",
+                    dossiers.c.status == Status.RECEIVED.value,
+                ),
+            ),
+            dossiers.c.deadline.is_not(None),
+            dossiers.c.deadline <= until,
+            sa.not_(dossiers.c.overdue_alerted),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def mark_warned(session: AsyncSession, dossier_id: str, *, overdue: bool) -> None:
+    flags = {"warned": True, "overdue_alerted": True} if overdue else {"warned": True}
+    await session.execute(
+        sa.update(dossiers).where(dossiers.c.dossier_id == dossier_id).values(**flags)
+    )
+
+
+async def waiting_for_review(session: AsyncSession, treasury_code: str) -> list[dict[str, Any]]:
+    """An office's dossiers under review, the nearest deadline first."""
+    stmt = (
+        sa.select(dossiers)
+        .where(
+            dossiers.c.status == Status.IN_REVIEW.value,
+            dossiers.c.treasury_code == treasury_code,
+        )
+        .order_by(dossiers.c.deadline)
+    )
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def pending_by_channel(session: AsyncSession) -> dict[str, int]:
+    """How many deliveries wait to be sent, per channel."""
+    rows = await session.execute(
+        sa.select(deliveries.c.channel, sa.func.count())
+        .where(deliveries.c.status == "pending")
+        .group_by(deliveries.c.channel)
+    )
+    return {str(c): int(n) for c, n in rows.tuples().all()}
+
+
+async def deliveries_of(
+    session: AsyncSession, dossier_id: str, *, columns: Sequence[sa.Column[Any]]
+) -> list[dict[str, Any]]:
+    """A dossier's deliveries in the order they were written."""
+    stmt = (
+        sa.select(*columns).where(deliveries.c.dossier_id == dossier_id).order_by(deliveries.c.id)
+    )
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def lock_delivery(
+    session: AsyncSession, delivery_id: int, *, columns: Sequence[sa.Column[Any]]
+) -> dict[str, Any] | None:
+    stmt = sa.select(*columns).where(deliveries.c.id == delivery_id).with_for_update()
+    row = (await session.execute(stmt)).mappings().first()
+    return None if row is None else dict(row)
+
+
+async def send_again(session: AsyncSession, delivery_id: int, *, at: dt.datetime) -> None:
+    """Put a delivery back in the queue, due at `at`."""
+    await session.execute(
+        sa.update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(status="pending", next_attempt_at=at)
+    )

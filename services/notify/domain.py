@@ -13,14 +13,16 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
+from shared.contract.enums import TERMINAL_STATUSES, Status
+
 # The offices file is shared with the workspace; re-exported for notify's own modules.
 from shared.offices import Office as Office
 from shared.offices import Staff as Staff
 from shared.offices import TreasuryDirectory as TreasuryDirectory
 
-UNIT_STATUSES = frozenset({"rejected", "returned", "refused", "approved"})
-NOTICE_STATUSES = frozenset({"rejected", "returned", "refused"})
-TERMINAL = frozenset({"rejected", "approved", "refused", "returned"})
+# The unit is told every final outcome; all but an approval come as a notice with reasons.
+UNIT_STATUSES = TERMINAL_STATUSES
+NOTICE_STATUSES = TERMINAL_STATUSES - {Status.APPROVED}
 
 
 @dataclass(frozen=True)

@@ -8,131 +8,27 @@ status, a republished status or a crash never yields a second delivery.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify import db, domain
-from services.notify.render import Renderer
-from shared.bulk import arrays, insert_arrays
+from services.notify.deliveries import Deps as Deps
+from services.notify.deliveries import details, email_row, local_time, webhook_row, write_deliveries
 from shared.consumer import Handler, Incoming, Item
-from shared.contract import Envelope, StatusChanged, parse_payload
+from shared.contract import Envelope, Status, StatusChanged, parse_payload
 from shared.contract.deadlines import TZ
 from shared.contract.directory import DirectoryEntry
 from shared.directory import directory_handler, load_entries
 from shared.messaging import Outgoing
 
 
-@dataclass
-class Deps:
-    renderer: Renderer
-    offices: domain.TreasuryDirectory
-    webhooks: Sequence[str]
-    clock: Callable[[], dt.datetime]
-    warn: dt.timedelta = dt.timedelta(hours=2)
-    digest_at: dt.time = dt.time(17, 0)
-    wake: Callable[[], None] = lambda: None
-    observe_created: Callable[[str, str], None] = field(default=lambda channel, kind: None)
-
-
-def _local(instant: dt.datetime | None) -> str:
-    return instant.astimezone(TZ).strftime("%H:%M %d/%m/%Y") if instant else ""
-
-
-def _email_row(deps: Deps, notice: domain.Notice, now: dt.datetime) -> dict[str, Any]:
-    rendered = deps.renderer.render(notice.template, notice.context)
-    return {
-        "dedupe_key": notice.key,
-        "channel": "email",
-        "kind": notice.kind,
-        "dossier_id": notice.dossier_id,
-        "recipient": notice.recipient,
-        "subject": rendered.subject,
-        "body_text": rendered.text,
-        "body_html": rendered.html,
-        "body": None,
-        "message_id": domain.message_id(notice.key),
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "last_error": None,
-        "created_at": now,
-        "sent_at": None,
-    }
-
-
-def _webhook_row(
-    url: str, status: StatusChanged, body: bytes, now: dt.datetime, resync: str | None = None
-) -> dict[str, Any]:
-    key = f"{status.dossier_id}|{status.status.value}|{status.sequence}|{url}"
-    if resync:
-        # An operator's re-sync (`dvc resync`) is for portals that lost a status: post it again.
-        key += f"|resync:{resync}"
-    return {
-        "dedupe_key": key,
-        "channel": "webhook",
-        "kind": status.status.value,
-        "dossier_id": status.dossier_id,
-        "recipient": url,
-        "subject": None,
-        "body_text": None,
-        "body_html": None,
-        "body": body,
-        "message_id": None,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "last_error": None,
-        "created_at": now,
-        "sent_at": None,
-    }
-
-
-@functools.cache
-def _write_statement(columns: tuple[str, ...]) -> sa.Insert:
-    return (
-        insert_arrays(db.deliveries, columns)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(db.deliveries.c.channel, db.deliveries.c.kind)
-    )
-
-
-async def write_deliveries(session: AsyncSession, deps: Deps, rows: list[dict[str, Any]]) -> int:
-    """Add deliveries the ledger does not hold yet; how many were new."""
-    if not rows:
-        return 0
-    # Every row has the same keys (`_email_row`, `_webhook_row`).
-    columns = tuple(rows[0])
-    created = (await session.execute(_write_statement(columns), arrays(rows, columns))).all()
-    for channel, kind in created:
-        deps.observe_created(channel, kind)
-    return len(created)
-
-
-def _context(entry: DirectoryEntry | None, d: dict[str, Any], deps: Deps) -> dict[str, Any]:
-    office = deps.offices.office(entry.treasury_code) if entry else None
-    return {
-        "dossier_id": d["dossier_id"],
-        "dossier_kind": d["dossier_kind"],
-        "unit_code": d["unit_code"],
-        "unit_name": entry.name if entry else d["unit_code"],
-        "treasury_code": entry.treasury_code if entry else "",
-        "office_name": office.name if office else (entry.treasury_code if entry else ""),
-        "received_on": d["first_seen"].astimezone(TZ).strftime("%d/%m/%Y"),
-        "deadline_local": _local(d["deadline"]),
-    }
-
-
 def has_notices(status: StatusChanged) -> bool:
     """Whether `status` causes emails (once its unit is known)."""
     value = status.status.value
     return status.dossier_kind.value in ("voucher", "investment", "registration") and (
-        value in domain.UNIT_STATUSES or value == "in_review"
+        value in domain.UNIT_STATUSES or value == Status.IN_REVIEW
     )
 
 
@@ -143,14 +39,14 @@ def notices_for(
     if not has_notices(status) or entry is None:
         return []
     context = {
-        **_context(entry, d, deps),
+        **details(entry, d, deps),
         "status": status.status.value,
         "reasons": [r.model_dump() for r in status.reasons],
         "decided_by": status.decided_by,
     }
     value = status.status.value
     if value in domain.UNIT_STATUSES:
-        template = "notice" if value in domain.NOTICE_STATUSES else "approved"
+        template = "notice" if value in domain.NOTICE_STATUSES else Status.APPROVED.value
         return [
             domain.Notice(
                 domain.notice_key(status.dossier_id, value, r),
@@ -162,7 +58,7 @@ def notices_for(
             )
             for r in entry.recipients()
         ]
-    if value == "in_review":
+    if value == Status.IN_REVIEW:
         office = deps.offices.office(entry.treasury_code)
         return [
             domain.Notice(
@@ -185,14 +81,7 @@ async def handle_statuses(
     parsed = [(parse_payload(envelope, StatusChanged), message) for envelope, message in items]
     entries = await load_entries(session, db.directory, {s.unit_code for s, _ in parsed})
     ids = sorted({s.dossier_id for s, _ in parsed})
-    known = {
-        r["dossier_id"]: dict(r)
-        for r in (
-            await session.execute(
-                sa.select(db.dossiers).where(db.dossiers.c.dossier_id.in_(ids)).with_for_update()
-            )
-        ).mappings()
-    }
+    known = await db.lock_dossiers(session, ids)
     rows: list[dict[str, Any]] = []
     waiting: list[dict[str, Any]] = []
     for status, message in parsed:
@@ -222,23 +111,12 @@ async def handle_statuses(
             )
         if entry is None and _unit_to_come(status):
             waiting.append(_awaiting_row(status, now))
-        rows += [_email_row(deps, n, now) for n in notices_for(status, d, entry, deps)]
+        rows += [email_row(deps, n, now) for n in notices_for(status, d, entry, deps)]
         resync = message.header("resync")
         rows += [
-            _webhook_row(url, status, message.value or b"", now, resync) for url in deps.webhooks
+            webhook_row(url, status, message.value or b"", now, resync) for url in deps.webhooks
         ]
-    if known:
-        upsert = pg_insert(db.dossiers).values(list(known.values()))
-        await session.execute(
-            upsert.on_conflict_do_update(
-                index_elements=["dossier_id"],
-                set_={
-                    c.name: upsert.excluded[c.name]
-                    for c in db.dossiers.columns
-                    if c.name not in ("dossier_id", "first_seen")
-                },
-            )
-        )
+    await db.save_dossiers(session, list(known.values()))
     await db.keep_awaiting(session, waiting)
     if await write_deliveries(session, deps, rows):
         deps.wake()
@@ -251,7 +129,7 @@ def _unit_to_come(status: StatusChanged) -> bool:
     registration's entry follows its approval. A registration refused or returned has no
     entry, so no address to write to."""
     if status.dossier_kind.value == "registration":
-        return status.status.value == "approved"
+        return status.status is Status.APPROVED
     return has_notices(status)
 
 
@@ -280,7 +158,7 @@ def directory_with_notices(deps: Deps) -> Handler:
         entry = (await load_entries(session, db.directory, {code}))[code]
         now = deps.clock()
         rows = [
-            _email_row(deps, n, now)
+            email_row(deps, n, now)
             for payload, d in await db.take_awaiting(session, entry.unit_code)
             for n in notices_for(StatusChanged.model_validate(payload), d, entry, deps)
         ]
@@ -295,29 +173,7 @@ async def scan_deadlines(session: AsyncSession, *, deps: Deps) -> int:
     """Warn each office once when a dossier under review nears its deadline, and once more
     when it is overdue. Returns how many warnings were written."""
     now = deps.clock()
-    rows = (
-        (
-            await session.execute(
-                sa.select(db.dossiers)
-                .where(
-                    # Reviews, and support requests that have no answer yet.
-                    sa.or_(
-                        db.dossiers.c.status == "in_review",
-                        sa.and_(
-                            db.dossiers.c.dossier_kind == "support",
-                            db.dossiers.c.status == "received",
-                        ),
-                    ),
-                    db.dossiers.c.deadline.is_not(None),
-                    db.dossiers.c.deadline <= now + deps.warn,
-                    sa.not_(db.dossiers.c.overdue_alerted),
-                )
-                .with_for_update(skip_locked=True)
-            )
-        )
-        .mappings()
-        .all()
-    )
+    rows = await db.due_for_warning(session, until=now + deps.warn)
     units = await load_entries(session, db.directory, {r["unit_code"] for r in rows})
     deliveries: list[dict[str, Any]] = []
     for r in rows:
@@ -326,13 +182,13 @@ async def scan_deadlines(session: AsyncSession, *, deps: Deps) -> int:
             continue
         entry = units.get(r["unit_code"])
         office = deps.offices.office(r["treasury_code"] or "")
-        context = {**_context(entry, dict(r), deps), "kind": kind, "status": "in_review"}
+        context = {**details(entry, r, deps), "kind": kind, "status": Status.IN_REVIEW.value}
         template = "staff"
         if r["dossier_kind"] == "support":
             template = "support_staff"
             context.update(kind=f"support_{kind}", request_id=r["dossier_id"])
         deliveries += [
-            _email_row(
+            email_row(
                 deps,
                 domain.Notice(
                     domain.notice_key(r["dossier_id"], kind, s.email),
@@ -346,16 +202,7 @@ async def scan_deadlines(session: AsyncSession, *, deps: Deps) -> int:
             )
             for s in (office.staff if office else ())
         ]
-        flags = (
-            {"warned": True}
-            if kind == "deadline_warning"
-            else {"warned": True, "overdue_alerted": True}
-        )
-        await session.execute(
-            sa.update(db.dossiers)
-            .where(db.dossiers.c.dossier_id == r["dossier_id"])
-            .values(**flags)
-        )
+        await db.mark_warned(session, r["dossier_id"], overdue=kind != "deadline_warning")
     created = await write_deliveries(session, deps, deliveries)
     if created:
         deps.wake()
@@ -370,25 +217,12 @@ async def send_digests(session: AsyncSession, *, deps: Deps) -> int:
     day = now.date().isoformat()
     rows: list[dict[str, Any]] = []
     for office in deps.offices.offices:
-        waiting = (
-            (
-                await session.execute(
-                    sa.select(db.dossiers)
-                    .where(
-                        db.dossiers.c.status == "in_review",
-                        db.dossiers.c.treasury_code == office.treasury_code,
-                    )
-                    .order_by(db.dossiers.c.deadline)
-                )
-            )
-            .mappings()
-            .all()
-        )
+        waiting = await db.waiting_for_review(session, office.treasury_code)
         items = [
             {
                 "dossier_id": w["dossier_id"],
                 "unit_code": w["unit_code"],
-                "deadline_local": _local(w["deadline"]),
+                "deadline_local": local_time(w["deadline"]),
                 "overdue": bool(w["deadline"] and w["deadline"] <= now),
             }
             for w in waiting
@@ -398,10 +232,10 @@ async def send_digests(session: AsyncSession, *, deps: Deps) -> int:
             "day": day,
             "office_name": office.name,
             "treasury_code": office.treasury_code,
-            "in_review": items,
+            "waiting": items,
         }
         rows += [
-            _email_row(
+            email_row(
                 deps,
                 domain.Notice(
                     domain.notice_key(f"digest-{office.treasury_code}-{day}", "digest", s.email),

@@ -11,7 +11,6 @@ from functools import partial
 from pathlib import Path
 
 import httpx
-import sqlalchemy as sa
 from fastapi import FastAPI
 
 from services.notify import api, db, domain, handlers
@@ -22,14 +21,11 @@ from services.notify.render import Renderer
 from services.notify.sender import Sender, SenderConfig
 from services.notify.smtp import MailTransport
 from services.notify.support import handle_support_notices
+from shared.clock import utc_now
 from shared.logging import configure_logging
 from shared.service import Runtime, build_runtime, make_api, serve
 
 log = logging.getLogger(__name__)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def load_offices(path: Path | None) -> domain.TreasuryDirectory:
@@ -50,21 +46,17 @@ async def _watch(runtime: Runtime, deps: handlers.Deps, metrics: NotifyMetrics) 
                 await handlers.scan_deadlines(session, deps=deps)
                 await handlers.send_digests(session, deps=deps)
             async with runtime.sessionmaker() as session:
-                rows = await session.execute(
-                    sa.select(db.deliveries.c.channel, sa.func.count())
-                    .where(db.deliveries.c.status == "pending")
-                    .group_by(db.deliveries.c.channel)
-                )
-                counts: dict[str, int] = {str(c): int(n) for c, n in rows.tuples().all()}
+                counts = await db.pending_by_channel(session)
                 metrics.awaiting_unit.set(await db.awaiting_count(session))
             for channel in ("email", "webhook"):
                 metrics.pending.labels(channel).set(counts.get(channel, 0))
         except Exception:
+            runtime.failed("deadline_scan")
             log.exception("deadline and digest scan failed")
         await asyncio.sleep(5)
 
 
-def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = _now) -> FastAPI:
+def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = utc_now) -> FastAPI:
     runtime = build_runtime("notify", settings, db.messaging)
     metrics = NotifyMetrics(runtime.registry)
     http = httpx.AsyncClient(timeout=10.0)
@@ -86,6 +78,7 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = _now) 
             observe=metrics.observe,
             observe_in_doubt=metrics.observe_in_doubt,
             crash=crash,
+            on_loop_failure=lambda: runtime.failed("delivery"),
         )
         for _ in range(settings.notify_senders)
     ]
@@ -122,7 +115,7 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = _now) 
         runtime,
         title="Notify service",
         description="Emails to units and treasury staff, deadline alerts, portal webhooks.",
-        routers=[api.router(runtime, senders[0])],
+        routers=[api.router(runtime, senders[0], clock)],
     )
 
 

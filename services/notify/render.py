@@ -11,11 +11,17 @@ from typing import Any
 import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from shared.contract.enums import Status
+
+# A status in Vietnamese and in English (its own name, unless a plainer phrase says more).
 STATUS = {
-    "rejected": ("Không tiếp nhận", "rejected"),
-    "returned": ("Yêu cầu bổ sung hồ sơ", "returned for additions"),
-    "refused": ("Từ chối", "refused"),
-    "approved": ("Chấp thuận", "approved"),
+    status: (vietnamese, english or status.value)
+    for status, vietnamese, english in (
+        (Status.REJECTED, "Không tiếp nhận", None),
+        (Status.RETURNED, "Yêu cầu bổ sung hồ sơ", "returned for additions"),
+        (Status.REFUSED, "Từ chối", None),
+        (Status.APPROVED, "Chấp thuận", None),
+    )
 }
 KIND = {
     "voucher": ("Chứng từ thanh toán", "payment voucher"),
@@ -29,8 +35,9 @@ KIND = {
 SUBJECTS = {
     "notice": "[KBNN] Thông báo kết quả hồ sơ {dossier_id}: {status_vi} / "
     "Result of dossier {dossier_id}: {status_en}",
-    "approved": "[KBNN] Hồ sơ {dossier_id} đã được chấp thuận / Dossier {dossier_id} approved",
-    "in_review": "[KBNN {treasury_code}] Hồ sơ chờ kiểm soát {dossier_id} / "
+    Status.APPROVED.value: "[KBNN] Hồ sơ {dossier_id} đã được chấp thuận / "
+    "Dossier {dossier_id} approved",
+    Status.IN_REVIEW.value: "[KBNN {treasury_code}] Hồ sơ chờ kiểm soát {dossier_id} / "
     "Dossier {dossier_id} awaits review",
     "deadline_warning": "[KBNN {treasury_code}] Sắp đến hạn: {dossier_id} / "
     "Due within two hours: {dossier_id}",

@@ -63,6 +63,8 @@ class Sender:
     # Called with (channel, n) once the ledger counts n more attempts in doubt.
     observe_in_doubt: Callable[[str, int], None] = lambda channel, n: None
     crash: CrashPoint = field(default_factory=CrashPoint)
+    # Told of each failure of the delivery loop itself (logged here), not of a failed send.
+    on_loop_failure: Callable[[], None] = lambda: None
     wake_event: asyncio.Event = field(default_factory=asyncio.Event)
 
     def wake(self) -> None:
@@ -76,6 +78,7 @@ class Sender:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                self.on_loop_failure()
                 log.exception("delivery loop failed; retrying")
                 await asyncio.sleep(1)
                 continue

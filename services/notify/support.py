@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify import db, domain
-from services.notify.handlers import Deps, _email_row, _local, write_deliveries
+from services.notify.deliveries import Deps, email_row, local_time, write_deliveries
 from shared.consumer import Item
 from shared.contract.internal import SupportNotice
 from shared.messaging import Outgoing
@@ -57,7 +57,7 @@ def notices_of(notice: SupportNotice, deps: Deps) -> list[domain.Notice]:
         "category_en": category_en,
         "subject": notice.subject,
         "message": notice.message,
-        "deadline_local": _local(notice.deadline),
+        "deadline_local": local_time(notice.deadline),
     }
     if notice.kind == "received":
         office = deps.offices.office(notice.treasury_code)
@@ -79,7 +79,7 @@ def notices_of(notice: SupportNotice, deps: Deps) -> list[domain.Notice]:
         **context,
         "kind": "support_answer",
         "officer": notice.officer or "",
-        "at_local": _local(notice.at),
+        "at_local": local_time(notice.at),
         "resolution_vi": resolution_vi,
         "resolution_en": resolution_en,
     }
@@ -105,7 +105,7 @@ async def handle_support_notices(
     rows: list[dict[str, Any]] = []
     for envelope, _ in items:
         notice = SupportNotice.model_validate(envelope.payload)
-        rows += [_email_row(deps, n, now) for n in notices_of(notice, deps)]
+        rows += [email_row(deps, n, now) for n in notices_of(notice, deps)]
         if notice.kind == "received":
             await _watch(session, notice, now)
     if await write_deliveries(session, deps, rows):

@@ -19,7 +19,7 @@ from shared.contract.directory import DirectoryEntry
 from shared.contract.enums import EventType
 from shared.errors import NotFound
 from shared.intake import Accepted, submit
-from shared.messaging import Outgoing, enqueue
+from shared.messaging import Outgoing
 from shared.paging import Page, PageSize
 from shared.service import Runtime
 
@@ -61,10 +61,9 @@ def router(runtime: Runtime, deps: handlers.Deps, metrics: RegistrationMetrics) 
     PortalDep = Annotated[str, Depends(doors.portal())]  # noqa: N806
 
     async def in_transaction(work: Any) -> Any:
-        async with runtime.sessionmaker() as session, session.begin():
-            result, events = await work(session)
-            await enqueue(session, runtime.tables, events)
-        runtime.relay.wake()
+        async with runtime.unit_of_work() as tx:
+            result, events = await work(tx.session)
+            tx.publish(events)
         return result
 
     @api.post(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from shared.settings import BaseServiceSettings
+from typing import Literal
+
+from shared.settings import SigningSettings
 
 
-class RegistrationSettings(BaseServiceSettings):
+class RegistrationSettings(SigningSettings):
     registration_port: int = 8001
     registration_batch_size: int = 200
+    # `auto`: a registration that passes every check is approved without an officer.
+    registration_approval: Literal["manual", "auto"] = "manual"

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contract.directory import DirectoryEntry
 from shared.messaging import messaging_tables
+from shared.outcomes import outcome_columns
 
 SCHEMA = "registration"
 metadata = sa.MetaData(schema=SCHEMA)
@@ -24,19 +25,11 @@ dossiers = sa.Table(
     sa.Column("unit_code", sa.Text(), nullable=False),
     sa.Column("treasury_code", sa.Text(), nullable=False),
     sa.Column("request_type", sa.Text(), nullable=False),
-    sa.Column("status", sa.Text(), nullable=False),
-    # `sequence` is the current status's; `last_sequence` the highest the dossier has used,
-    # which a DUPLICATE_MODIFIED rejection advances without changing the status.
-    sa.Column("sequence", sa.Integer(), nullable=False),
-    sa.Column("last_sequence", sa.Integer(), nullable=False),
-    sa.Column("content_hash", sa.Text(), nullable=False),
-    sa.Column("payload", JSONB(), nullable=False),
-    sa.Column("reasons", JSONB(), nullable=False),
+    *outcome_columns("dossiers"),
     sa.Column("deadline", sa.DateTime(timezone=True)),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("decided_at", sa.DateTime(timezone=True)),
     sa.Column("decided_by", sa.Text()),
-    sa.CheckConstraint("sequence <= last_sequence", name="dossiers_status_sequence_used"),
 )
 sa.Index("dossiers_office_status", dossiers.c.treasury_code, dossiers.c.status, dossiers.c.deadline)
 

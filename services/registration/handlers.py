@@ -30,12 +30,13 @@ from shared.contract.bounds import pruned, readable_code, readable_id, unreadabl
 from shared.contract.deadlines import WorkingCalendar, registration_deadline
 from shared.contract.directory import EVENT_TYPE as DIRECTORY_EVENT
 from shared.contract.directory import DirectoryEntry
-from shared.contract.enums import DossierKind, RequestType, Status
+from shared.contract.duplicates import Republish, resubmission
+from shared.contract.enums import SYSTEM, DossierKind, RequestType, Status
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.messaging import Outgoing, dead_letter
 from shared.settings import TopicSettings
 from shared.signing import TrustStore, content_digest_or
-from shared.status import rejection_reasons, status_changed
+from shared.status import reasons_json, rejection_reasons, status_changed
 
 SOURCE = "registration"
 Outcome = Callable[[str, Sequence[str], float], None]
@@ -176,21 +177,19 @@ async def handle_submitted(
     if rejected_for:
         dossier = _with(dossier, status=Status.REJECTED.value)
         await db.insert_dossier(session, dossier)
-        out = [
-            await _transition(session, deps, dossier, Status.REJECTED, 1, rejected_for, "system")
-        ]
-        _observe(deps, "rejected", rejected_for, message)
+        out = [await _transition(session, deps, dossier, Status.REJECTED, 1, rejected_for, SYSTEM)]
+        _observe(deps, Status.REJECTED, rejected_for, message)
         return out
     assert reg is not None
     dossier = _with(dossier, deadline=registration_deadline(now, calendar=deps.calendar))
     await db.insert_dossier(session, dossier)
     out = [await _transition(session, deps, dossier, Status.RECEIVED, 1)]
     if deps.approval == "auto":
-        out += await _approve(session, deps, dossier, reg, 2, "system")
-        _observe(deps, "approved", [], message)
+        out += await _approve(session, deps, dossier, reg, 2, SYSTEM)
+        _observe(deps, Status.APPROVED, [], message)
     else:
         out.append(await _transition(session, deps, dossier, Status.IN_REVIEW, 2))
-        _observe(deps, "in_review", [], message)
+        _observe(deps, Status.IN_REVIEW, [], message)
     return out
 
 
@@ -206,33 +205,29 @@ def _observe(deps: Deps, outcome: str, reasons: Sequence[Reason], message: Incom
 async def _resubmitted(
     session: AsyncSession, deps: Deps, known: db.Dossier, digest: str, message: Incoming
 ) -> list[Outgoing]:
-    """Same content: the current status again, under the sequence it was published with.
-    Other content: DUPLICATE_MODIFIED under the dossier's next sequence, original kept."""
-    if digest == known.content_hash:
-        reasons = [Reason.model_validate(r) for r in known.reasons]
+    """The dossier id sent again: `shared.contract.duplicates` decides."""
+    decision = resubmission(known, record_id=known.dossier_id, content_hash=digest)
+    if isinstance(decision, Republish):
         _observe(deps, "duplicate", [], message)
         return [
-            _status(deps, known, Status(known.status), known.sequence, reasons, known.decided_by)
+            _status(
+                deps, known, decision.status, decision.sequence, decision.reasons, known.decided_by
+            )
         ]
-    sequence = known.last_sequence + 1
-    reason = Reason(
-        code=ReasonCode.DUPLICATE_MODIFIED.value,
-        field="dossier_id",
-        message=f"Hồ sơ {known.dossier_id} đã nộp với nội dung khác "
-        "(dossier id already used for other content)",
-    )
     await db.record_status(
         session,
         dossier_id=known.dossier_id,
-        sequence=sequence,
+        sequence=decision.next_sequence,
         status=None,
-        reasons=[reason.model_dump(mode="json")],
-        decided_by="system",
+        reasons=reasons_json([decision.reason]),
+        decided_by=SYSTEM,
         at=deps.clock(),
-        logged_status=Status.REJECTED.value,
+        logged_status=decision.status.value,
     )
-    _observe(deps, "rejected", [reason], message)
-    return [_status(deps, known, Status.REJECTED, sequence, [reason], "system")]
+    _observe(deps, decision.status, [decision.reason], message)
+    return [
+        _status(deps, known, decision.status, decision.next_sequence, [decision.reason], SYSTEM)
+    ]
 
 
 async def decide(

@@ -12,19 +12,16 @@ from fastapi import FastAPI
 from services.registration import api, db, handlers
 from services.registration.config import RegistrationSettings
 from services.registration.metrics import RegistrationMetrics
-from shared.contract.deadlines import WorkingCalendar
+from shared.clock import utc_now
 from shared.logging import configure_logging
-from shared.service import build_runtime, load_trust_store, make_api, serve
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+from shared.service import build_runtime, make_api, serve
+from shared.signing import load_trust_store
 
 
 def build(
     settings: RegistrationSettings,
     *,
-    clock: Callable[[], dt.datetime] = _now,
+    clock: Callable[[], dt.datetime] = utc_now,
     new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> FastAPI:
     runtime = build_runtime("registration", settings, db.messaging)
@@ -32,9 +29,7 @@ def build(
     deps = handlers.Deps(
         topics=settings.topics,
         trust=load_trust_store(settings.trusted_ca_file),
-        calendar=WorkingCalendar.from_settings(
-            settings.extra_holidays, settings.extra_working_days
-        ),
+        calendar=settings.calendar(),
         approval=settings.registration_approval,
         clock=clock,
         new_id=new_id,

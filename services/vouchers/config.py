@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from shared.settings import BaseServiceSettings
+from shared.settings import SigningSettings
 
 
-class VouchersSettings(BaseServiceSettings):
+class VouchersSettings(SigningSettings):
     vouchers_port: int = 8002
     vouchers_batch_size: int = 500
     # "MM-DD": until this day of year Y+1, vouchers of fiscal year Y are still accepted.

@@ -11,9 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.contract.enums import TERMINAL_STATUSES, Status
 from shared.directory import directory_table
 from shared.directory import office_of_unit as office_in_directory
 from shared.messaging import messaging_tables
+from shared.outcomes import outcome_columns
 
 SCHEMA = "vouchers"
 metadata = sa.MetaData(schema=SCHEMA)
@@ -26,21 +28,13 @@ dossiers = sa.Table(
     sa.Column("dossier_id", sa.Text(), primary_key=True),
     sa.Column("unit_code", sa.Text(), nullable=False),
     sa.Column("treasury_code", sa.Text(), nullable=False),
-    sa.Column("status", sa.Text(), nullable=False),
-    # `sequence` is the current status's; `last_sequence` the highest the dossier has used,
-    # which a DUPLICATE_MODIFIED rejection advances without changing the status.
-    sa.Column("sequence", sa.Integer(), nullable=False),
-    sa.Column("last_sequence", sa.Integer(), nullable=False),
-    sa.Column("content_hash", sa.Text(), nullable=False),
-    sa.Column("payload", JSONB(), nullable=False),
-    sa.Column("reasons", JSONB(), nullable=False),
+    *outcome_columns("dossiers"),
     sa.Column("deadline", sa.DateTime(timezone=True)),
     sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("decided_at", sa.DateTime(timezone=True)),
     sa.Column("decided_by", sa.Text()),
     sa.Column("dossier_kind", sa.Text(), nullable=False, server_default="voucher"),
-    sa.CheckConstraint("sequence <= last_sequence", name="dossiers_status_sequence_used"),
 )
 sa.Index("dossiers_unit", dossiers.c.unit_code, dossiers.c.received_at)
 sa.Index("dossiers_status", dossiers.c.status, dossiers.c.deadline)
@@ -57,8 +51,6 @@ history = sa.Table(
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
 )
 sa.Index("dossier_history_at", history.c.at)
-
-TERMINAL = ("rejected", "approved", "refused", "returned")
 
 
 @dataclass(frozen=True)
@@ -82,7 +74,7 @@ class Dossier:
 
     @property
     def terminal(self) -> bool:
-        return self.status in TERMINAL
+        return self.status in TERMINAL_STATUSES
 
     def advanced(self, **changes: Any) -> Dossier:
         return replace(self, **changes)
@@ -190,7 +182,7 @@ async def office_day(
     """An office's day: dossiers received, and status changes by status, in all and per hour
     (hours counted from `start`)."""
     received = sa.select(
-        dossiers.c.received_at.label("t"), sa.literal("received").label("status")
+        dossiers.c.received_at.label("t"), sa.literal(Status.RECEIVED.value).label("status")
     ).where(
         dossiers.c.treasury_code == treasury_code,
         dossiers.c.received_at >= start,
@@ -203,7 +195,7 @@ async def office_day(
             dossiers.c.treasury_code == treasury_code,
             history.c.at >= start,
             history.c.at < end,
-            history.c.status != "received",
+            history.c.status != Status.RECEIVED.value,
         )
     )
     events = sa.union_all(received, changed).subquery("events")

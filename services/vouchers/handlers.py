@@ -10,35 +10,30 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers import db, domain, investment
-from services.vouchers.signatures import CertificateChecker, findings_for
-from shared.consumer import Incoming, Item
+from services.vouchers import db, domain
+from services.vouchers import submissions as intake
+from services.vouchers.signatures import CertificateChecker
+from shared.consumer import Item
 from shared.contract import (
-    Envelope,
-    InvestmentSubmitted,
-    PayloadRejectedError,
     Reason,
-    ReasonCode,
-    VoucherSubmitted,
     encode,
     make_envelope,
-    parse_payload,
 )
-from shared.contract.bounds import pruned, readable_code, readable_id, unreadable_id
-from shared.contract.deadlines import WorkingCalendar, investment_deadline, voucher_deadline
-from shared.contract.directory import DirectoryEntry
-from shared.contract.enums import DossierKind, EventType, Status
+from shared.contract.bounds import pruned, readable_code
+from shared.contract.deadlines import WorkingCalendar
+from shared.contract.duplicates import Republish, resubmission
+from shared.contract.enums import OPEN_STATUSES, SYSTEM, DossierKind, Status
 from shared.contract.internal import VOUCHER_RECEIVED, VoucherDecided, VoucherReceived
 from shared.directory import load_entries
-from shared.messaging import Outgoing, dead_letter
+from shared.messaging import Outgoing
 from shared.settings import TopicSettings
-from shared.signing import content_digest_or
-from shared.status import reasons_json, rejection_reasons, status_changed
+from shared.status import reasons_json, status_changed
 
 log = logging.getLogger(__name__)
 SOURCE = "vouchers"
@@ -56,22 +51,6 @@ class Deps:
     observe_stage: Callable[[str, float], None] = lambda stage, seconds: None
 
 
-@dataclass
-class _Submission:
-    envelope: Envelope
-    message: Incoming
-    dossier_id: str
-    unit_code: str
-    content_hash: str
-    voucher: VoucherSubmitted | InvestmentSubmitted | None
-    rejected_for: list[Reason] = field(default_factory=list)
-
-    @property
-    def kind(self) -> str:
-        investment = self.envelope.event_type == EventType.INVESTMENT_SUBMITTED
-        return DossierKind.INVESTMENT if investment else DossierKind.VOUCHER
-
-
 def _status(deps: Deps, d: db.Dossier, now: dt.datetime) -> Outgoing:
     return status_changed(
         topic=deps.topics.status,
@@ -84,7 +63,7 @@ def _status(deps: Deps, d: db.Dossier, now: dt.datetime) -> Outgoing:
         status=Status(d.status),
         sequence=d.sequence,
         reasons=[Reason.model_validate(r) for r in d.reasons],
-        deadline=d.deadline if d.status in ("received", "in_review") else None,
+        deadline=d.deadline if d.status in OPEN_STATUSES else None,
         decided_by=d.decided_by,
     )
 
@@ -121,88 +100,23 @@ def _to_control(deps: Deps, d: db.Dossier, now: dt.datetime) -> Outgoing:
     return Outgoing(topic=deps.topics.control, key=d.unit_code.encode(), value=encode(envelope))
 
 
-def _read(deps: Deps, items: Sequence[Item]) -> tuple[list[_Submission], list[Outgoing]]:
-    """Each message with a dossier id that can be recorded becomes a submission (refused ones
-    too, so that the portal learns why); the others are dead-lettered with the reason."""
-    submissions, dead = [], []
-    for envelope, message in items:
-        raw = envelope.payload
-        dossier_id = readable_id(raw.get("dossier_id"))
-        if dossier_id is None:
-            dead.append(
-                dead_letter(
-                    topic=deps.topics.deadletter,
-                    source_topic=message.topic,
-                    key=message.key,
-                    raw=message.value or b"",
-                    error=f"{envelope.event_type}: "
-                    + unreadable_id("dossier_id", raw.get("dossier_id")),
-                )
-            )
-            continue
-        try:
-            voucher: VoucherSubmitted | InvestmentSubmitted | None
-            if envelope.event_type == EventType.INVESTMENT_SUBMITTED:
-                voucher = parse_payload(envelope, InvestmentSubmitted)
-            else:
-                voucher = parse_payload(envelope, VoucherSubmitted)
-            rejected: list[Reason] = []
-        except PayloadRejectedError as err:
-            voucher, rejected = None, rejection_reasons(err)
-        submissions.append(
-            _Submission(
-                envelope,
-                message,
-                dossier_id,
-                readable_code(raw.get("unit_code")),
-                content_digest_or(raw, fallback=message.value or b""),
-                voucher,
-                rejected,
-            )
-        )
-    return submissions, dead
-
-
-def _check_all(
-    deps: Deps,
-    submissions: Sequence[_Submission],
-    entries: dict[str, DirectoryEntry],
-    now: dt.datetime,
-) -> None:
-    """Signatures and rules; CPU-bound, so it runs in a worker thread."""
-    for s in submissions:
-        if s.voucher is None:
-            continue
-        entry = entries.get(s.unit_code)
-        findings = findings_for(s.voucher, s.envelope.payload, entry, deps.checker)
-        if isinstance(s.voucher, InvestmentSubmitted):
-            s.rejected_for = investment.check(
-                s.voucher, entry=entry, findings=findings, received_at=now, rules=deps.rules
-            )
-        else:
-            s.rejected_for = domain.check(
-                s.voucher, entry=entry, findings=findings, received_at=now, rules=deps.rules
-            )
-
-
-def _deadline(deps: Deps, s: _Submission, now: dt.datetime) -> dt.datetime:
-    if isinstance(s.voucher, InvestmentSubmitted):
-        return investment_deadline(now, advance=s.voucher.is_advance, calendar=deps.calendar)
-    return voucher_deadline(now, calendar=deps.calendar)
-
-
 async def handle_submissions(
     session: AsyncSession, items: Sequence[Item], *, deps: Deps
 ) -> list[Outgoing]:
     """`voucher.submitted` and `investment.submitted` messages: record each dossier and its
     intake outcome."""
     now = deps.clock()
-    submissions, out = _read(deps, items)
+    submissions, out = intake.read(items, deadletter=deps.topics.deadletter)
     known = await db.lock_dossiers(session, [s.dossier_id for s in submissions])
     entries = await load_entries(
         session, db.directory, {s.unit_code for s in submissions if s.voucher is not None}
     )
-    await asyncio.to_thread(_check_all, deps, submissions, entries, now)
+    await asyncio.to_thread(
+        partial(intake.check_all, checker=deps.checker, rules=deps.rules),
+        submissions,
+        entries,
+        now,
+    )
     inserted: dict[str, db.Dossier] = {}
     changed: dict[str, db.Dossier] = {}
     history: list[dict[str, Any]] = []
@@ -216,17 +130,17 @@ async def handle_submissions(
             dossier_id=s.dossier_id,
             unit_code=s.unit_code,
             treasury_code=readable_code(s.envelope.payload.get("treasury_code")),
-            status="received" if received else "rejected",
+            status=(Status.RECEIVED if received else Status.REJECTED).value,
             sequence=1,
             last_sequence=1,
             content_hash=s.content_hash,
             payload=s.envelope.payload if s.voucher is not None else pruned(s.envelope.payload),
             reasons=reasons_json(s.rejected_for),
-            deadline=_deadline(deps, s, now) if received else None,
+            deadline=intake.deadline(s, now, calendar=deps.calendar) if received else None,
             submitted_at=dt.datetime.fromtimestamp(s.message.timestamp, dt.UTC),
             received_at=now,
             decided_at=None if received else now,
-            decided_by=None if received else "system",
+            decided_by=None if received else SYSTEM,
             dossier_kind=s.kind,
         )
         inserted[d.dossier_id] = d
@@ -246,37 +160,29 @@ async def handle_submissions(
 
 def _resubmitted(
     deps: Deps,
-    s: _Submission,
+    s: intake.Submission,
     current: db.Dossier,
     now: dt.datetime,
     inserted: dict[str, db.Dossier],
     changed: dict[str, db.Dossier],
     history: list[dict[str, Any]],
 ) -> list[Outgoing]:
-    """Same content: the current status again, under the sequence it was published with.
-    Other content: DUPLICATE_MODIFIED under the dossier's next sequence, the original dossier
-    otherwise untouched."""
-    if s.content_hash == current.content_hash:
+    """The dossier id sent again: `shared.contract.duplicates` decides."""
+    decision = resubmission(current, record_id=current.dossier_id, content_hash=s.content_hash)
+    if isinstance(decision, Republish):
+        # The stored dossier is that status, under that sequence, with those reasons.
         deps.observe_outcome("duplicate", [])
         return [_status(deps, current, now)]
-    # The rejection takes the next number; the dossier keeps its status and that status's
-    # sequence, so a later identical resend republishes it under its own number.
-    bumped = current.advanced(last_sequence=current.last_sequence + 1)
+    bumped = current.advanced(last_sequence=decision.next_sequence)
     (inserted if current.dossier_id in inserted else changed)[current.dossier_id] = bumped
-    reason = Reason(
-        code=ReasonCode.DUPLICATE_MODIFIED.value,
-        field="dossier_id",
-        message=f"Hồ sơ {current.dossier_id} đã nộp với nội dung khác "
-        "(dossier id already used for other content)",
-    )
     rejection = bumped.advanced(
-        status="rejected",
-        sequence=bumped.last_sequence,
-        reasons=reasons_json([reason]),
-        decided_by="system",
+        status=decision.status.value,
+        sequence=decision.next_sequence,
+        reasons=reasons_json([decision.reason]),
+        decided_by=SYSTEM,
     )
     history.append(_history(rejection, now))
-    deps.observe_outcome("rejected", [reason.code])
+    deps.observe_outcome(decision.status, [decision.reason.code])
     return [_status(deps, rejection, now)]
 
 
@@ -299,9 +205,9 @@ async def handle_decisions(
                 "unknown" if d is None else d.status,
             )
             continue
-        reviewed = d.status == "in_review"
+        reviewed = d.status == Status.IN_REVIEW
         d = d.advanced(
-            status=decision.status,
+            status=decision.status.value,
             sequence=d.last_sequence + 1,
             last_sequence=d.last_sequence + 1,
             reasons=reasons_json(decision.reasons),
@@ -311,7 +217,7 @@ async def handle_decisions(
         state[d.dossier_id] = changed[d.dossier_id] = d
         history.append(_history(d, now))
         out.append(_status(deps, d, now))
-        if d.status != "in_review":
+        if d.status != Status.IN_REVIEW:
             deps.observe_stage("control", (now - d.received_at).total_seconds())
         if d.terminal:
             # Decisions an officer took are hours apart from the automatic ones: kept apart.

@@ -14,29 +14,24 @@ from services.vouchers.config import VouchersSettings
 from services.vouchers.domain import IntakeRules
 from services.vouchers.metrics import VouchersMetrics
 from services.vouchers.signatures import CertificateChecker
-from shared.contract.deadlines import WorkingCalendar
+from shared.clock import utc_now
 from shared.directory import directory_handler
 from shared.logging import configure_logging
-from shared.service import build_runtime, load_trust_store, make_api, serve
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+from shared.service import build_runtime, make_api, serve
+from shared.signing import load_trust_store
 
 
 def build(
     settings: VouchersSettings,
     *,
-    clock: Callable[[], dt.datetime] = _now,
+    clock: Callable[[], dt.datetime] = utc_now,
     new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> FastAPI:
     runtime = build_runtime("vouchers", settings, db.messaging)
     metrics = VouchersMetrics(runtime.registry)
     deps = handlers.Deps(
         topics=settings.topics,
-        calendar=WorkingCalendar.from_settings(
-            settings.extra_holidays, settings.extra_working_days
-        ),
+        calendar=settings.calendar(),
         rules=IntakeRules(fiscal_year_grace=settings.fiscal_year_grace()),
         checker=CertificateChecker(load_trust_store(settings.trusted_ca_file)),
         clock=clock,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shared.settings import BaseServiceSettings
+from shared.settings import StaffMailSettings
 
 
-class WorkspaceSettings(BaseServiceSettings):
+class WorkspaceSettings(StaffMailSettings):
     workspace_port: int = 8005
     # The address officers open; cookies are `Secure` when it is https.
     workspace_public_url: str = "http://127.0.0.1:8005"

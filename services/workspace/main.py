@@ -31,15 +31,12 @@ from services.workspace.pages import (
 from services.workspace.sessions import Signer
 from services.workspace.web import HERE, Web
 from shared.access import public
+from shared.clock import utc_now
 from shared.logging import configure_logging
 from shared.offices import TreasuryDirectory
 from shared.service import serve
 
 log = logging.getLogger(__name__)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def load_offices(path: Path | None) -> TreasuryDirectory:
@@ -63,7 +60,7 @@ def secret_key(settings: WorkspaceSettings) -> str:
     return secrets.token_urlsafe(48)
 
 
-def build(settings: WorkspaceSettings, *, clock: Callable[[], dt.datetime] = _now) -> FastAPI:
+def build(settings: WorkspaceSettings, *, clock: Callable[[], dt.datetime] = utc_now) -> FastAPI:
     if not settings.staff_jwt_secret:
         raise SystemExit("STAFF_JWT_SECRET is not set: the services would refuse every officer.")
     offices = load_offices(settings.treasury_directory)

@@ -84,9 +84,16 @@ class Status(StrEnum):
     DEFERRED = "deferred"
 
 
-TERMINAL_VOUCHER_STATUSES: Final = frozenset(
+SYSTEM: Final = "system"
+"""`decided_by` of every automatic outcome (docs/contract.md §4)."""
+
+TERMINAL_STATUSES: Final = frozenset(
     {Status.REJECTED, Status.APPROVED, Status.REFUSED, Status.RETURNED}
 )
+"""The final statuses: nothing follows them (a returned dossier is superseded by a new one)."""
+
+OPEN_STATUSES: Final = frozenset({Status.RECEIVED, Status.IN_REVIEW})
+"""The statuses that carry a deadline: the dossier still waits for an outcome."""
 
 
 class DossierKind(StrEnum):

@@ -8,15 +8,28 @@ dossier's next sequence number, so one writer keeps the sequence and the single 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
+from shared.contract.enums import Status
 from shared.contract.payloads import Reason
 
 VOUCHER_RECEIVED: Final = "voucher.received"
 VOUCHER_DECIDED: Final = "voucher.decided"
-ControlStatus = Literal["in_review", "approved", "refused", "returned"]
+CONTROL_STATUSES: Final = frozenset(
+    {Status.IN_REVIEW, Status.APPROVED, Status.REFUSED, Status.RETURNED}
+)
+"""What spending control can decide."""
+
+
+def _control_status(status: Status) -> Status:
+    if status not in CONTROL_STATUSES:
+        raise ValueError(f"spending control does not decide {status.value}")
+    return status
+
+
+ControlStatus = Annotated[Status, AfterValidator(_control_status)]
 
 
 class VoucherReceived(BaseModel):

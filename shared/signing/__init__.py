@@ -16,6 +16,7 @@ from shared.signing.certificates import (
     check_certificate,
     load_certificate,
     load_certificates,
+    load_trust_store,
     normalize_serial,
     serial_hex,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "content_digest_or",
     "load_certificate",
     "load_certificates",
+    "load_trust_store",
     "normalize_serial",
     "serial_hex",
     "sign",

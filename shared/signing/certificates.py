@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final, TypeVar
 
 from cryptography import x509
@@ -148,3 +149,17 @@ def _chain_problems(
                 return []
         problems += found
     return problems
+
+
+def load_trust_store(path: Path | None) -> TrustStore:
+    """The CAs whose certificates may sign, from `TRUSTED_CA_FILE`; a service that checks
+    signatures cannot start without them."""
+    if path is None:
+        raise SystemExit(
+            "TRUSTED_CA_FILE is not set: the PEM bundle of the CAs that may sign. Against the "
+            "local stack, `python -m stack env` prints it and the other variables to set."
+        )
+    try:
+        return TrustStore.from_pem_file(path)
+    except (OSError, ValueError) as err:
+        raise SystemExit(f"TRUSTED_CA_FILE {path} cannot be used: {err}") from None

@@ -13,11 +13,11 @@ from services.control.config import ControlSettings
 from services.control.domain import (
     AdvanceState,
     ControlRules,
-    Ledger,
     LineKey,
     LineState,
     line_key,
 )
+from services.control.ledger import Ledger
 from shared.contract import VoucherSubmitted
 
 pytestmark = pytest.mark.fast

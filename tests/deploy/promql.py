@@ -12,13 +12,14 @@ def _histogram(name: str) -> set[str]:
 
 
 def _pipeline(service: str) -> set[str]:
-    """What every consuming service exposes, named after itself (shared/service.py)."""
+    """What every consuming service exposes, named after itself (shared/service/metrics.py)."""
     return {
         f"{service}_dead_letters_total",
         f"{service}_outbox_backlog_messages",
         f"{service}_outbox_published_total",
         f"{service}_outbox_parked_total",
         f"{service}_consumer_lag_messages",
+        f"{service}_background_failures_total",
         *_histogram(f"{service}_batch_seconds"),
         *_histogram(f"{service}_batch_size_messages"),
     }

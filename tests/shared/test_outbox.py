@@ -1,4 +1,5 @@
-"""The outbox relay against the real PostgreSQL and Kafka: nothing committed is ever skipped."""
+"""The outbox relay against the real PostgreSQL and Kafka: nothing committed is ever skipped;
+and the unit of work that fills the outbox and wakes the relay after the commit."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from shared.db import make_engine, make_sessionmaker
 from shared.messaging import (
@@ -23,6 +24,7 @@ from shared.messaging import (
 )
 from shared.producer import MAX_REQUEST_BYTES, Producer
 from shared.relay import OutboxRelay
+from shared.unit_of_work import UnitOfWork
 from stack import kafka
 from stack.runner import Endpoints
 from tests.support import TopicLog
@@ -202,3 +204,45 @@ def test_a_dead_letter_of_an_oversized_value_carries_its_start_and_the_digest_of
     small = dead_letter(topic="dl", source_topic="in", key=b"k", raw=b"{", error="not JSON")
     assert small.value == b"{"
     assert "sha256" not in dict(small.headers)
+
+
+async def _published(engine: AsyncEngine, tables: MessagingTables) -> list[bytes]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(sa.select(tables.outbox.c.value).order_by(tables.outbox.c.id))
+        return [bytes(v) for v in rows.scalars()]
+
+
+async def test_the_relay_is_woken_after_the_commit_and_sees_every_event(
+    engine: AsyncEngine, tables: MessagingTables
+) -> None:
+    sessions: list[AsyncSession] = []
+    woken_inside_a_transaction: list[bool] = []
+
+    def wake() -> None:
+        woken_inside_a_transaction.append(sessions[0].in_transaction())
+
+    work = UnitOfWork(make_sessionmaker(engine), tables, wake)
+    async with work() as tx:
+        sessions.append(tx.session)
+        tx.publish([Outgoing(topic="t", value=b"first"), Outgoing(topic="t", value=b"second")])
+        tx.publish([Outgoing(topic="t", value=b"third")])
+        assert await _published(engine, tables) == []
+    assert woken_inside_a_transaction == [False]
+    assert await _published(engine, tables) == [b"first", b"second", b"third"]
+
+
+async def test_a_failed_unit_of_work_publishes_nothing_and_wakes_nobody(
+    engine: AsyncEngine, tables: MessagingTables
+) -> None:
+    woken: list[bool] = []
+    work = UnitOfWork(make_sessionmaker(engine), tables, lambda: woken.append(True))
+
+    async def refused() -> None:
+        async with work() as tx:
+            tx.publish([Outgoing(topic="t", value=b"never")])
+            raise LookupError("no such dossier")
+
+    with pytest.raises(LookupError, match="no such dossier"):
+        await refused()
+    assert await _published(engine, tables) == []
+    assert woken == []

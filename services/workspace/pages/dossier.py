@@ -11,6 +11,7 @@ from services.workspace.errors import Missing
 from services.workspace.pages.decisions import DecisionFlow
 from services.workspace.sessions import Officer
 from services.workspace.web import Web
+from shared.contract.enums import Status
 
 DECIDERS = ("controller", "head")
 
@@ -32,7 +33,7 @@ async def gather(web: Web, officer: Officer, dossier_id: str) -> dict[str, Any]:
         {**sig, "signer": signers.get(sig["certificate_serial"])}
         for sig in voucher.get("signatures", [])
     ]
-    in_review = (review or {}).get("status") == "in_review"
+    in_review = (review or {}).get("status") == Status.IN_REVIEW
     return {
         "dossier_id": dossier_id,
         "head": head,

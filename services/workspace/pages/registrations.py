@@ -12,6 +12,7 @@ from services.workspace.domain import REGISTRATION_REFUSALS
 from services.workspace.pages.decisions import DecisionFlow
 from services.workspace.sessions import Officer
 from services.workspace.web import Web
+from shared.contract.enums import Status
 
 
 def rows(t: Callable[..., str], context: dict[str, Any]) -> list[tuple[str, str]]:
@@ -54,7 +55,7 @@ def router(web: Web) -> APIRouter:
     @api.get("/registrations")
     async def registrations(request: Request, officer: OfficerDep) -> Response:
         waiting = await web.services.get(
-            officer, "registration", "/registrations", status="in_review", page_size=200
+            officer, "registration", "/registrations", status=Status.IN_REVIEW.value, page_size=200
         )
         return web.render(request, "registrations.html.j2", officer=officer, waiting=waiting)
 

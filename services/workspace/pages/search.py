@@ -9,8 +9,19 @@ from fastapi.responses import RedirectResponse, Response
 from services.workspace.present import LOCAL
 from services.workspace.sessions import Officer
 from services.workspace.web import Web
+from shared.contract.enums import Status
 
-STATUSES = ("received", "in_review", "approved", "refused", "returned", "rejected")
+STATUSES = tuple(
+    s.value
+    for s in (
+        Status.RECEIVED,
+        Status.IN_REVIEW,
+        Status.APPROVED,
+        Status.REFUSED,
+        Status.RETURNED,
+        Status.REJECTED,
+    )
+)
 
 
 def _day(value: str) -> dt.datetime | None:

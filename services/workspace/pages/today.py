@@ -9,8 +9,9 @@ from fastapi.responses import Response
 from services.workspace import present
 from services.workspace.sessions import Officer
 from services.workspace.web import Web
+from shared.contract.enums import Status
 
-SERIES = ("received", "approved", "refused", "returned")
+SERIES = tuple(s.value for s in (Status.RECEIVED, Status.APPROVED, Status.REFUSED, Status.RETURNED))
 
 
 def router(web: Web) -> APIRouter:

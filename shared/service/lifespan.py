@@ -1,0 +1,89 @@
+"""A service's life: wait for what it needs, run the stream and the background loops beside
+the HTTP server, and stop in order; `serve` runs it under uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import uvicorn
+import uvloop
+from fastapi import FastAPI
+from faust.contrib.asgi import faust_app_running
+
+from shared.consumer import stop_worker
+from shared.service.runtime import Runtime
+from shared.startup import broker_start, database_check, wait_for
+from shared.watchers import watch_lag, watch_outbox
+
+log = logging.getLogger(__name__)
+
+
+async def _start(
+    runtime: Runtime, resources: contextlib.AsyncExitStack
+) -> list[asyncio.Task[None]]:
+    """Wait for the database and the broker, then start the stream and the background tasks."""
+    readiness = runtime.readiness
+    await wait_for("database", database_check(runtime.engine), readiness=readiness)
+    await wait_for("broker", broker_start(runtime.producer, runtime.topics), readiness=readiness)
+    await resources.enter_async_context(faust_app_running(runtime.faust, stop_timeout=30))
+    log.info("service started", extra={"service": runtime.name})
+    return [
+        asyncio.create_task(runtime.relay.run(), name="outbox-relay"),
+        asyncio.create_task(watch_outbox(runtime), name="outbox-watch"),
+        asyncio.create_task(watch_lag(runtime), name="lag-watch"),
+        *(asyncio.create_task(task()) for task in runtime.tasks),
+    ]
+
+
+def _stop_if_failed(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        stop_worker(f"the service could not start: {task.exception()!r}")
+
+
+def lifespan(runtime: Runtime) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """Start the service beside the HTTP server (which answers /healthz and /readyz
+    meanwhile); on the way out, stop the tasks, publish what the outbox holds, close."""
+
+    @contextlib.asynccontextmanager
+    async def running(api: FastAPI) -> AsyncIterator[None]:
+        del api
+        async with contextlib.AsyncExitStack() as resources:
+            # Started beside the HTTP server, which answers /healthz and /readyz meanwhile.
+            starting = asyncio.create_task(_start(runtime, resources), name="startup")
+            starting.add_done_callback(_stop_if_failed)
+            try:
+                yield
+            finally:
+                starting.cancel()
+                done = await asyncio.gather(starting, return_exceptions=True)
+                background = done[0] if isinstance(done[0], list) else []
+                for task in background:
+                    task.cancel()
+                await asyncio.gather(*background, return_exceptions=True)
+        if runtime.producer.started:
+            with contextlib.suppress(Exception):
+                await runtime.relay.publish_once()
+        await runtime.producer.stop()
+        await runtime.engine.dispose()
+
+    return running
+
+
+def serve(api: FastAPI, *, port: int, host: str) -> None:
+    """Serve until SIGINT/SIGTERM; logging stays as `configure_logging` set it."""
+    # libuv's loop: socket writes (Kafka, PostgreSQL, SMTP) cost less CPU than asyncio's. The
+    # policy gives it to the loops other threads make too (Faust fetches in a thread of its own).
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    uvicorn.run(
+        api,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        loop="uvloop",
+    )
