@@ -21,7 +21,7 @@ from ops.database import table_exists
 from ops.kafka import partitions
 
 # The services whose schemas keep an outbox (as `shared.migrations.SERVICES`).
-SERVICES = ("registration", "vouchers", "control", "notify")
+SERVICES = ("registration", "vouchers", "control", "notify", "support")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from ops import reconcile as rc
 from ops import resync as rs
 from ops import trace as tr
 from ops.cli_deadletters import app as deadletters_app
+from ops.cli_report import app as report_app
 from ops.console import clock, err, gap, out, parse_since, progress, run, run_async
 from ops.database import connect, make_engine
 from ops.kafka import admin_client, reader, writer
@@ -25,11 +26,12 @@ from ops.settings import OpsSettings
 
 app = typer.Typer(
     help="Operators' command of the voucher pipeline: dead letters, traces, reconciliation, "
-    "re-sync, lag and outbox.",
+    "re-sync, lag, outbox and reports.",
     no_args_is_help=True,
     add_completion=False,
 )
 app.add_typer(deadletters_app, name="deadletters")
+app.add_typer(report_app, name="report")
 
 
 @app.command()

@@ -1,1 +1,1 @@
-"""The four services of the pipeline: registration, vouchers, control and notify."""
+"""The services of the pipeline: registration, vouchers, control, notify and support."""

@@ -46,7 +46,10 @@ async def submit(
     source: str,
     event_id: str,
     now: dt.datetime,
+    id_field: str = "dossier_id",
 ) -> Accepted:
+    """Publish the body as an event; `id_field` names the payload's id (`request_id` for
+    support requests), answered as `dossier_id`."""
     is_envelope = "payload" in body and "event_type" in body
     payload = body.get("payload") if is_envelope else body
     if not isinstance(payload, dict):
@@ -67,9 +70,9 @@ async def submit(
         envelope = make_envelope(
             body, event_type=event_type, event_id=event_id, occurred_at=now, source=source
         )
-    dossier_id, key = readable_id(payload.get("dossier_id")), key_of(payload)
+    dossier_id, key = readable_id(payload.get(id_field)), key_of(payload)
     if dossier_id is None:
-        raise InvalidRequest(unreadable_id("dossier_id", payload.get("dossier_id")))
+        raise InvalidRequest(unreadable_id(id_field, payload.get(id_field)))
     if not isinstance(key, str) or not key:
         raise InvalidRequest("the payload needs its unit code")
     value = encode(envelope)

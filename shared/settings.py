@@ -28,19 +28,35 @@ class TopicSettings(BaseSettings):
     vouchers: str = "dvc.vouchers.v1"
     status: str = "dvc.status.v1"
     deadletter: str = "dvc.deadletter.v1"
+    support: str = "dvc.support.v1"
     # Internal topics, owned by the product (not part of the external contract).
     units: str = "dvc.internal.units.v1"
     control: str = "dvc.internal.control.v1"
     decisions: str = "dvc.internal.decisions.v1"
+    # What notify needs to write a support request's emails (subject, the officer's message).
+    support_notices: str = "dvc.internal.support.v1"
 
     def external(self) -> list[str]:
-        return [self.registrations, self.allocations, self.vouchers, self.status, self.deadletter]
+        return [
+            self.registrations,
+            self.allocations,
+            self.vouchers,
+            self.status,
+            self.deadletter,
+            self.support,
+        ]
 
     def compacted(self) -> list[str]:
         return [self.units]
 
     def all(self) -> list[str]:
-        return [*self.external(), self.units, self.control, self.decisions]
+        return [
+            *self.external(),
+            self.units,
+            self.control,
+            self.decisions,
+            self.support_notices,
+        ]
 
 
 class BaseServiceSettings(BaseSettings):

@@ -1,4 +1,4 @@
-"""The four services and Prometheus as child processes of the stack launcher."""
+"""The services and Prometheus as child processes of the stack launcher."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from stack.procs import ManagedProcess, ensure_port_free, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 # The services the stack runs, in the order their schemas are migrated.
-SERVICES = ("registration", "vouchers", "control", "notify")
+SERVICES = ("registration", "vouchers", "control", "notify", "support")
 
 
 # The operators' command keeps its records (replays of dead letters) in a schema of its own.

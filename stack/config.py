@@ -39,6 +39,7 @@ class StackSettings(BaseSettings):
     vouchers_port: int = 8002
     control_port: int = 8003
     notify_port: int = 8004
+    support_port: int = 8006
     # The officers' workspace (pages over the four services' APIs).
     workspace_port: int = 8005
     prometheus_port: int = 9090
@@ -49,6 +50,7 @@ class StackSettings(BaseSettings):
             "vouchers": self.vouchers_port,
             "control": self.control_port,
             "notify": self.notify_port,
+            "support": self.support_port,
         }
 
     def service_urls(self) -> dict[str, str]:

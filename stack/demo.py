@@ -1,5 +1,5 @@
 """The demo workload of `make run`: units register, budgets arrive, vouchers flow; then a
-project's investment capital (`demo_investment`).
+project's investment capital (`demo_investment`) and the support desk (`demo_support`).
 
 A realistic mix: mostly valid vouchers, some rejected at intake, returned for additions,
 refused by spending control, held for an officer (whom the demo plays, through the staff API),
@@ -35,6 +35,7 @@ from shared.db import sync_url
 from shared.settings import TopicSettings
 from stack.demo_investment import run_scenario
 from stack.demo_mix import dossier_of, workload
+from stack.demo_support import run_desk
 from stack.demo_watch import StatusWatch, Summary, wait_until
 from testkit import Testbed, UnitKit
 
@@ -73,6 +74,7 @@ class Endpoints:
     topics: TopicSettings
     registration_url: str
     control_url: str
+    support_url: str
     staff_secret: str
     approval: str
 
@@ -295,6 +297,17 @@ class Demo:
                     topics=(self.at.topics.allocations, self.at.topics.vouchers),
                     control_url=self.at.control_url,
                     headers=self._token(self.project.treasury_code),
+                )
+            with self.console.status("Demo: units ask their offices for help…"):
+                summary.support = await run_desk(
+                    self.units,
+                    send=lambda topic, messages: self._send(producer, topic, messages),
+                    has=watch.has,
+                    topic=self.at.topics.support,
+                    support_url=self.at.support_url,
+                    headers=self._token,
+                    dsn=sync_url(self.at.database_url).replace("postgresql+psycopg", "postgresql"),
+                    dossier=summary.kept_in_review,
                 )
             summary.submitted = len(sent_at)
             summary.reviewed = len(decided)

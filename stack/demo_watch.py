@@ -27,6 +27,7 @@ class Summary:
     kept_in_review: str | None = None
     seconds: float = 0.0
     investment: Table | None = None
+    support: Table | None = None
 
     def percentile(self, q: float) -> float:
         if not self.latencies:

@@ -1,4 +1,4 @@
-"""`make run`: the stack, the four services, Prometheus when installed, and the demo workload.
+"""`make run`: the stack, the services, Prometheus when installed, and the demo workload.
 
 Serves until Ctrl-C, then stops every process it started.
 """
@@ -114,6 +114,7 @@ def run(console: Console) -> int:
                 topics=options.topics,
                 registration_url=f"http://127.0.0.1:{settings.registration_port}",
                 control_url=f"http://127.0.0.1:{settings.control_port}",
+                support_url=f"http://127.0.0.1:{settings.support_port}",
                 staff_secret=env["STAFF_JWT_SECRET"],
                 approval=options.registration_approval,
             ),
@@ -129,6 +130,8 @@ def run(console: Console) -> int:
                 console.print(line)
             if summary.investment is not None:
                 console.print(summary.investment)
+            if summary.support is not None:
+                console.print(summary.support)
             left = asyncio.run(desk.leave_work(workload))
             console.print(
                 f"Left for the officers: {left['vouchers']} vouchers in review"

@@ -209,6 +209,7 @@ class Stack:
         order = [
             "prometheus",
             "workspace",
+            "support",
             "notify",
             "control",
             "vouchers",

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from services.control.config import ControlSettings
 from services.notify.config import NotifySettings
 from services.registration.config import RegistrationSettings
+from services.support.config import SupportSettings
 from services.vouchers.config import VouchersSettings
 from shared.db import sync_url
 from shared.settings import TopicSettings
@@ -29,6 +30,7 @@ PRODUCT_SETTINGS: tuple[type[BaseSettings], ...] = (
     ControlSettings,
     NotifySettings,
     RegistrationSettings,
+    SupportSettings,
     VouchersSettings,
     TopicSettings,
     ExternalServices,

@@ -84,6 +84,12 @@ dossiers = sa.Table(
 sa.Index(
     "dossiers_watch", dossiers.c.deadline, postgresql_where=dossiers.c.status == Status.IN_REVIEW
 )
+# Support requests not answered yet, whose deadline the scan watches beside reviews'.
+sa.Index(
+    "dossiers_support_watch",
+    dossiers.c.deadline,
+    postgresql_where=sa.text("dossier_kind = 'support' AND status = 'received'"),
+)
 
 # A status whose unit the directory does not hold yet (the status topic and the directory
 # topic are read apart): its notices are written when the unit's entry arrives.
@@ -240,7 +246,14 @@ async def due_for_warning(session: AsyncSession, *, until: dt.datetime) -> list[
     stmt = (
         sa.select(dossiers)
         .where(
-            dossiers.c.status == Status.IN_REVIEW.value,
+            # Reviews, and support requests that have no answer yet.
+            sa.or_(
+                dossiers.c.status == Status.IN_REVIEW.value,
+                sa.and_(
+                    dossiers.c.dossier_kind == "support",
+                    dossiers.c.status == Status.RECEIVED.value,
+                ),
+            ),
             dossiers.c.deadline.is_not(None),
             dossiers.c.deadline <= until,
             sa.not_(dossiers.c.overdue_alerted),

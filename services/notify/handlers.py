@@ -183,6 +183,10 @@ async def scan_deadlines(session: AsyncSession, *, deps: Deps) -> int:
         entry = units.get(r["unit_code"])
         office = deps.offices.office(r["treasury_code"] or "")
         context = {**details(entry, r, deps), "kind": kind, "status": Status.IN_REVIEW.value}
+        template = "staff"
+        if r["dossier_kind"] == "support":
+            template = "support_staff"
+            context.update(kind=f"support_{kind}", request_id=r["dossier_id"])
         deliveries += [
             email_row(
                 deps,
@@ -191,7 +195,7 @@ async def scan_deadlines(session: AsyncSession, *, deps: Deps) -> int:
                     kind,
                     r["dossier_id"],
                     s.email,
-                    "staff",
+                    template,
                     context,
                 ),
                 now,

@@ -20,6 +20,7 @@ from services.notify.metrics import NotifyMetrics
 from services.notify.render import Renderer
 from services.notify.sender import Sender, SenderConfig
 from services.notify.smtp import MailTransport
+from services.notify.support import handle_support_notices
 from shared.clock import utc_now
 from shared.logging import configure_logging
 from shared.service import Runtime, build_runtime, make_api, serve
@@ -100,6 +101,11 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = utc_no
         settings.topics.status,
         batch_handler=partial(handlers.handle_statuses, deps=deps),
         size=settings.notify_batch_size,
+    )
+    runtime.consume(
+        settings.topics.support_notices,
+        batch_handler=partial(handle_support_notices, deps=deps),
+        size=200,
     )
     for each in senders:
         runtime.background(each.run)

@@ -30,6 +30,7 @@ KIND = {
         "Đề nghị tạm ứng, thanh toán vốn đầu tư",
         "advance or payment request of investment capital",
     ),
+    "support": ("Yêu cầu hỗ trợ", "support request"),
 }
 SUBJECTS = {
     "notice": "[KBNN] Thông báo kết quả hồ sơ {dossier_id}: {status_vi} / "
@@ -42,6 +43,14 @@ SUBJECTS = {
     "Due within two hours: {dossier_id}",
     "overdue": "[KBNN {treasury_code}] Quá hạn: {dossier_id} / Overdue: {dossier_id}",
     "digest": "[KBNN {treasury_code}] Tổng hợp ngày {day} / Daily digest {day}",
+    "support_received": "[KBNN {treasury_code}] Yêu cầu hỗ trợ {request_id}: {subject} / "
+    "Support request {request_id}",
+    "support_deadline_warning": "[KBNN {treasury_code}] Sắp đến hạn trả lời: {request_id} / "
+    "Answer due within two hours: {request_id}",
+    "support_overdue": "[KBNN {treasury_code}] Quá hạn trả lời: {request_id} / "
+    "Answer overdue: {request_id}",
+    "support_answer": "[KBNN] Trả lời yêu cầu hỗ trợ {request_id}: {subject} / "
+    "Answer to support request {request_id}",
 }
 
 

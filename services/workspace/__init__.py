@@ -1,1 +1,1 @@
-"""The officers' workspace: server-rendered pages over the four services' HTTP APIs."""
+"""The officers' workspace: server-rendered pages over the services' HTTP APIs."""

@@ -1,4 +1,4 @@
-"""The four services' HTTP APIs, called with the signed-in officer's identity.
+"""The services' HTTP APIs, called with the signed-in officer's identity.
 
 Each call carries a staff token minted for the officer (`sub` = their email, their office
 and role, five minutes of life), so every rule — office, role, what may be decided — is

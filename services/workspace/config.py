@@ -28,6 +28,7 @@ class WorkspaceSettings(StaffMailSettings):
     vouchers_url: str = "http://127.0.0.1:8002"
     control_url: str = "http://127.0.0.1:8003"
     notify_url: str = "http://127.0.0.1:8004"
+    support_url: str = "http://127.0.0.1:8006"
     # An identity provider in front (docs/workspace.md): its issuer, its keys (a JWKS file
     # path or https URL) and the audience its tokens are for. Unset: emailed codes only.
     workspace_oidc_issuer: str = ""

@@ -65,3 +65,29 @@ class DecisionForm:
             return {"decision": self.decision}
         reason = {"code": self.reason_code, "message": self.message or label}
         return {"decision": self.decision, "reasons": [reason]}
+
+
+SUPPORT_RESOLUTIONS = ("answered", "resolved", "deferred")
+
+
+@dataclass(frozen=True)
+class ReplyForm:
+    """An officer's reply to a support request: what the unit is told, and what follows."""
+
+    message: str
+    resolution: str
+
+    @classmethod
+    def read(cls, form: dict[str, str]) -> ReplyForm:
+        return cls(
+            message=form.get("message", "").strip(), resolution=form.get("resolution", "").strip()
+        )
+
+    def errors(self) -> dict[str, str]:
+        """Field → message key, for each thing the reply still lacks."""
+        found = {}
+        if not self.message:
+            found["message"] = "support.need_message"
+        if self.resolution not in SUPPORT_RESOLUTIONS:
+            found["resolution"] = "support.need_resolution"
+        return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from services.workspace.words import PAGES
+from services.workspace.words_support import SUPPORT
 
 LANGS = ("vi", "en")
 
@@ -98,7 +99,7 @@ def translator(lang: str) -> Callable[..., str]:
     index = 1 if lang == "en" else 0
 
     def t(key: str, **values: object) -> str:
-        pair = TEXT.get(key) or PAGES.get(key)
+        pair = TEXT.get(key) or PAGES.get(key) or SUPPORT.get(key)
         text = pair[index] if pair else key
         return text.format(**values) if values else text
 

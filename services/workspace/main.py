@@ -24,6 +24,7 @@ from services.workspace.pages import (
     registrations,
     search,
     signin,
+    support,
     today,
     units,
 )
@@ -69,6 +70,7 @@ def build(settings: WorkspaceSettings, *, clock: Callable[[], dt.datetime] = utc
             "vouchers": settings.vouchers_url,
             "control": settings.control_url,
             "notify": settings.notify_url,
+            "support": settings.support_url,
         },
         secret=settings.staff_jwt_secret,
     )
@@ -119,7 +121,7 @@ def build(settings: WorkspaceSettings, *, clock: Callable[[], dt.datetime] = utc
         return {"status": "ok"}
 
     app.include_router(signin.router(web, offices, codes, oidc))
-    for page in (queue, dossier, registrations, units, search, today, deliveries):
+    for page in (queue, dossier, registrations, units, search, today, deliveries, support):
         app.include_router(page.router(web))
 
     @app.middleware("http")

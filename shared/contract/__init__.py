@@ -38,6 +38,7 @@ from shared.contract.enums import (
     SignerRole,
     SpendingType,
     Status,
+    SupportCategory,
 )
 from shared.contract.envelope import Envelope
 from shared.contract.payloads import (
@@ -56,6 +57,7 @@ from shared.contract.payloads import (
     Signature,
     Signer,
     StatusChanged,
+    SupportRequested,
     Unit,
     VoucherSubmitted,
 )
@@ -113,6 +115,8 @@ __all__ = [
     "SpendingType",
     "Status",
     "StatusChanged",
+    "SupportCategory",
+    "SupportRequested",
     "UnexpectedEventTypeError",
     "Unit",
     "VoucherSubmitted",

@@ -71,6 +71,11 @@ Code = Annotated[StrictStr, StringConstraints(max_length=bounds.MAX_CODE_CHARS)]
 Number = Annotated[StrictStr, StringConstraints(max_length=bounds.MAX_NUMBER_CHARS)]
 Name = Annotated[StrictStr, StringConstraints(max_length=bounds.MAX_NAME_CHARS)]
 Description = Annotated[StrictStr, StringConstraints(max_length=bounds.MAX_DESCRIPTION_CHARS)]
+SupportText = Annotated[
+    StrictStr, StringConstraints(min_length=1, max_length=bounds.MAX_SUPPORT_TEXT_CHARS)
+]
+"""The body of a support request: never empty."""
+Subject = Annotated[StrictStr, StringConstraints(min_length=1, max_length=bounds.MAX_NAME_CHARS)]
 Email = Annotated[StrictStr, StringConstraints(max_length=bounds.MAX_EMAIL_CHARS)]
 CertificatePem = Annotated[StrictStr, StringConstraints(max_length=bounds.MAX_CERTIFICATE_CHARS)]
 SignatureText = Annotated[StrictStr, StringConstraints(max_length=bounds.MAX_SIGNATURE_CHARS)]

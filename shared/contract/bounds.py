@@ -21,6 +21,8 @@ MAX_NAME_CHARS: Final = 500
 """Names, titles, addresses, counterparties, attachment names."""
 MAX_DESCRIPTION_CHARS: Final = 2000
 """The description of a voucher line."""
+MAX_SUPPORT_TEXT_CHARS: Final = 20_000
+"""The body of a support request, and an officer's reply to one."""
 MAX_EMAIL_CHARS: Final = 320
 """An e-mail address (RFC 5321: 64 for the local part, 255 for the domain)."""
 MAX_CERTIFICATE_CHARS: Final = 16_384

@@ -32,6 +32,7 @@ from shared.contract.payloads import (
     Payload,
     RegistrationSubmitted,
     StatusChanged,
+    SupportRequested,
     VoucherSubmitted,
 )
 from shared.contract.reasons import ReasonCode
@@ -46,6 +47,7 @@ EVENT_TYPES: Final[Mapping[str, type[Payload]]] = {
     EventType.STATUS_CHANGED: StatusChanged,
     EventType.CAPITAL_PLAN_RECORDED: CapitalPlanRecorded,
     EventType.INVESTMENT_SUBMITTED: InvestmentSubmitted,
+    EventType.SUPPORT_REQUESTED: SupportRequested,
 }
 
 P = TypeVar(
@@ -56,6 +58,7 @@ P = TypeVar(
     StatusChanged,
     CapitalPlanRecorded,
     InvestmentSubmitted,
+    SupportRequested,
 )
 
 

@@ -17,6 +17,8 @@ class EventType(StrEnum):
     # Investment capital (§14).
     CAPITAL_PLAN_RECORDED = "capital_plan.recorded"
     INVESTMENT_SUBMITTED = "investment.submitted"
+    # Support requests (§10).
+    SUPPORT_REQUESTED = "support.requested"
 
 
 class RequestType(StrEnum):
@@ -76,6 +78,10 @@ class Status(StrEnum):
     APPROVED = "approved"
     REFUSED = "refused"
     RETURNED = "returned"
+    # Support requests only (§10): an officer replied; the request is done or taken forward.
+    ANSWERED = "answered"
+    RESOLVED = "resolved"
+    DEFERRED = "deferred"
 
 
 SYSTEM: Final = "system"
@@ -96,3 +102,12 @@ class DossierKind(StrEnum):
     ALLOCATION = "allocation"
     INVESTMENT = "investment"
     CAPITAL_PLAN = "capital_plan"
+    SUPPORT = "support"
+
+
+class SupportCategory(StrEnum):
+    REGISTRATION = "registration"
+    SIGNATURE = "signature"
+    VOUCHER = "voucher"
+    ACCOUNT = "account"
+    OTHER = "other"

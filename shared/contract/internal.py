@@ -55,3 +55,32 @@ class VoucherDecided(BaseModel):
     reasons: tuple[Reason, ...] = ()
     decided_by: str
     decided_at: dt.datetime
+
+
+SUPPORT_NOTICE: Final = "support.notice"
+
+
+class SupportNotice(BaseModel):
+    """What notify needs to write a support request's emails (docs/contract.md §10), which a
+    status does not carry: the question to the office's staff on `received`, and each reply
+    (`number` from 1) to the unit's `recipients`."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    request_id: str
+    kind: Literal["received", "reply"]
+    number: int
+    unit_code: str
+    unit_name: str
+    treasury_code: str
+    category: str
+    subject: str
+    message: str
+    """The unit's question (`received`) or the officer's reply."""
+    status: str
+    dossier_id: str | None = None
+    officer: str | None = None
+    at: dt.datetime
+    deadline: dt.datetime | None = None
+    recipients: tuple[str, ...] = ()
+    """The unit's addresses for a reply (contact, then notify addresses); unused on receipt."""

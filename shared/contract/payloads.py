@@ -28,6 +28,8 @@ from shared.contract.base import (
     Name,
     Number,
     SignatureText,
+    Subject,
+    SupportText,
     Text,
     Timestamp,
 )
@@ -44,6 +46,7 @@ from shared.contract.enums import (
     SignerRole,
     SpendingType,
     Status,
+    SupportCategory,
 )
 
 
@@ -238,6 +241,21 @@ class StatusChanged(ContractModel):
     decided_by: Text | None = None
 
 
+class SupportRequested(ContractModel):
+    """A unit's question to its treasury office (§10); the portal has authenticated the unit."""
+
+    EVENT_TYPE: ClassVar[EventType] = EventType.SUPPORT_REQUESTED
+
+    request_id: DossierId
+    unit_code: Code
+    treasury_code: Code
+    category: SupportCategory
+    subject: Subject
+    body: SupportText
+    dossier_id: DossierId | None = None
+    contact_email: Email | None = None
+
+
 Payload = (
     RegistrationSubmitted
     | AllocationRecorded
@@ -245,4 +263,5 @@ Payload = (
     | StatusChanged
     | CapitalPlanRecorded
     | InvestmentSubmitted
+    | SupportRequested
 )

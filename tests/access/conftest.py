@@ -13,10 +13,11 @@ import pytest
 from stack.runner import Endpoints
 from testkit import Testbed, UnitKit, new_contract
 from testkit.investment import capital_plan, investment_request
+from testkit.support import support_request
 from tests.support import Pipeline, Producer, TopicLog, new_pipeline, poll
 
 OFFICE, OTHER = "0011", "0012"
-SERVICES = ("registration", "vouchers", "control", "notify")
+SERVICES = ("registration", "vouchers", "control", "notify", "support")
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Office0011:
     voucher_id: str
     contract_number: str
     delivery_id: int
+    request_id: str
     secrets: tuple[str, ...]
 
     def keys(self, service: str) -> dict[str, str]:
@@ -38,6 +40,7 @@ class Office0011:
             "dossier_id": dossier,
             "unit_code": self.unit.code,
             "delivery_id": str(self.delivery_id),
+            "request_id": self.request_id,
             "treasury_code": OFFICE,
             "fiscal_year": str(dt.date.today().year),
             # The contract number of `/contracts/{unit_code}/{number}`, reached through the
@@ -71,6 +74,7 @@ def services_0011(
         p.launch("vouchers", "vouchers")
         p.launch("control", "control")
         p.launch("notify", "notify", TREASURY_DIRECTORY=str(offices), SMTP_FROM="tb@kbnn.gov.vn")
+        p.launch("support", "support")
         p.wait_ready()
         yield p
     finally:
@@ -108,6 +112,17 @@ async def _populate(p: Pipeline, bed: Testbed) -> Office0011:
         advance = investment_request(unit, "advance", contract=contract, amount=100_000_000)
         await p.send(advance, producer)
         await status.statuses(advance.payload["dossier_id"], {"approved"}, within=60)
+        await poll(
+            lambda: bool(
+                p.query("SELECT 1 FROM support.unit_directory WHERE unit_code = %s", unit.code)
+            ),
+            what=f"unit {unit.code} in support's copy of the directory",
+            within=60,
+        )
+        request = support_request(unit, dossier_id=voucher_id)
+        await producer.send(p.ns.topics.support, request, unit.code)
+        request_id = request.payload["request_id"]
+        await status.statuses(request_id, {"received"}, within=60)
 
     def deliveries() -> list[tuple[int, str]]:
         return [
@@ -136,5 +151,10 @@ async def _populate(p: Pipeline, bed: Testbed) -> Office0011:
         voucher_id=voucher_id,
         contract_number=contract.number,
         delivery_id=found[0][0],
-        secrets=(unit.name, *(recipient for _, recipient in found)),
+        request_id=request_id,
+        secrets=(
+            unit.name,
+            request.payload["subject"],
+            *(recipient for _, recipient in found),
+        ),
     )

@@ -17,6 +17,7 @@ from shared.contract import (
     InvestmentSubmitted,
     RegistrationSubmitted,
     StatusChanged,
+    SupportRequested,
     VoucherSubmitted,
 )
 
@@ -32,6 +33,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "sequence": StatusChanged,
     "plan_id": CapitalPlanRecorded,
     "completed_value": InvestmentSubmitted,
+    "request_id": SupportRequested,
 }
 
 

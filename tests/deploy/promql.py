@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-SERVICES = ("registration", "vouchers", "control", "notify")
+SERVICES = ("registration", "vouchers", "control", "notify", "support")
 
 
 def _histogram(name: str) -> set[str]:
@@ -43,6 +43,12 @@ KNOWN_METRICS: frozenset[str] = frozenset(
         "notify_pending_deliveries",
         "notify_smtp_failures_total",
         *_histogram("notify_delivery_seconds"),
+        "support_requests_received_total",
+        "support_requests",
+        "support_requests_open",
+        "support_requests_overdue",
+        "support_replies_total",
+        *_histogram("support_first_answer_seconds"),
         "process_cpu_seconds_total",
         "process_resident_memory_bytes",
         "process_start_time_seconds",

@@ -16,7 +16,7 @@ from tests.conftest import ROOT
 COMPOSE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 SECRETS = ("STAFF_JWT_SECRET", "PORTAL_API_KEYS", "POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD")
-OURS = ("registration", "vouchers", "control", "notify")
+OURS = ("registration", "vouchers", "control", "notify", "support")
 VARIABLE = re.compile(r"\$\{(\w+)(?::([?-])([^}]*))?\}")
 
 

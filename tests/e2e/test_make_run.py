@@ -20,6 +20,7 @@ from tests.conftest import ROOT
 from tests.waits import wait_sync
 
 PORTS = ports("test-run")
+SERVICES = ("registration", "vouchers", "control", "notify", "support")
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "pipeline-overview.json"
 
 
@@ -125,7 +126,7 @@ def test_the_demo_ends_with_every_voucher_final_and_a_summary(running: Any) -> N
     assert "(no final status)" not in summary, summary
     assert "Throughput:" in summary, summary
     assert "p50" in summary and "p99" in summary, summary  # noqa: PT018
-    for name in ("registration", "vouchers", "control", "notify", "workspace", "prometheus"):
+    for name in (*SERVICES, "workspace", "prometheus"):
         assert f"127.0.0.1:{PORTS[f'{name}_port']}" in printed
     assert "Left for the officers: 18 vouchers in review, 3 registrations." in printed
     assert "kiemsoat.0011@kbnn.gov.vn" in printed
@@ -133,11 +134,12 @@ def test_the_demo_ends_with_every_voucher_final_and_a_summary(running: Any) -> N
     assert httpx.get(f"{workspace}/signin", timeout=10).status_code == 200
     missing = {"approved", "rejected", "returned", "refused"} - _outcomes(summary)
     assert not missing, f"no {', '.join(sorted(missing))} row in the demo's summary:\n{summary}"
+    assert "Demo: 16 support requests" in printed
 
 
 def test_no_service_looks_for_a_leader_topic_at_start(running: Any) -> None:
     _, _, var_dir = running
-    for name in ("registration", "vouchers", "control", "notify"):
+    for name in SERVICES:
         log = (var_dir / "log" / f"{name}.log").read_text()
         assert "Application startup complete" in log, log[-2000:]
         assert "__assignor-__leader" not in log, name
@@ -175,17 +177,7 @@ def test_ctrl_c_stops_every_process_it_started(running: Any) -> None:
     run, output, var_dir = running
     state = json.loads((var_dir / "stack.json").read_text())
     started = state["started"]
-    assert set(started) == {
-        "kafka",
-        "postgres",
-        "smtp",
-        "registration",
-        "vouchers",
-        "control",
-        "notify",
-        "workspace",
-        "prometheus",
-    }
+    assert set(started) == {"kafka", "postgres", "smtp", *SERVICES, "workspace", "prometheus"}
     pids = [int(p) for p in started.values()]
     assert all(psutil.pid_exists(pid) for pid in pids)
     os.killpg(run.pid, signal.SIGINT)

@@ -1,4 +1,4 @@
-"""The whole product as real processes — four services and the workspace — with two offices
+"""The whole product as real processes — the services and the workspace — with two offices
 (0011 and 0012), each with a controller, a head and an operator, and a real browser."""
 
 from __future__ import annotations
@@ -142,7 +142,8 @@ def product(
             **directory,
         )
         urls = {f"{n.upper()}_URL": p.services[n].url for n in ("registration", "vouchers")}
-        urls |= {f"{n.upper()}_URL": p.services[n].url for n in ("control", "notify")}
+        p.launch("support", "support")
+        urls |= {f"{n.upper()}_URL": p.services[n].url for n in ("control", "notify", "support")}
         workspace = p.launch(
             "workspace",
             "workspace",

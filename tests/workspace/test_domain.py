@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from services.workspace import present
 from services.workspace.codes import CodeBook, TooManyCodes
-from services.workspace.domain import VOUCHER_REASONS, DecisionForm
+from services.workspace.domain import VOUCHER_REASONS, DecisionForm, ReplyForm
 from services.workspace.oidc import OidcRefused, OidcVerifier
 from services.workspace.sessions import Signer
 
@@ -141,3 +141,15 @@ def test_an_identity_providers_token_is_trusted_only_when_signed_for_this_audien
     ):
         with pytest.raises(OidcRefused):
             verifier.email(bad)
+
+
+def test_a_reply_needs_a_message_and_one_of_the_three_resolutions() -> None:
+    assert ReplyForm.read({"message": " ", "resolution": ""}).errors() == {
+        "message": "support.need_message",
+        "resolution": "support.need_resolution",
+    }
+    assert ReplyForm.read({"message": "Đã xử lý", "resolution": "closed"}).errors() == {
+        "resolution": "support.need_resolution"
+    }
+    for resolution in ("answered", "resolved", "deferred"):
+        assert ReplyForm.read({"message": "Đã xử lý", "resolution": resolution}).errors() == {}

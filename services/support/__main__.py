@@ -1,0 +1,3 @@
+from services.support.main import main
+
+main()
