@@ -3,7 +3,6 @@ contract above its value."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections import Counter
 from typing import Any
@@ -12,6 +11,7 @@ from shared.contract import Contract, Envelope, make_envelope, to_json_dict
 from shared.contract.internal import VOUCHER_RECEIVED, VoucherReceived
 from testkit import ICT, Testbed, UnitKit, new_contract
 from testkit.investment import build_investment, capital_plan
+from tests.control.conftest import WORKERS, batches, both_workers_consuming
 from tests.support import Pipeline, Producer, TopicLog, poll, topic_size
 
 PRICE = 50_000_000
@@ -55,37 +55,6 @@ async def _plan(p: Pipeline, project: UnitKit, amount: int, producer: Producer) 
         assert events[-1]["status"] == "approved"
 
 
-WORKERS = ("control", "control-2")
-
-
-def _batches(p: Pipeline, name: str) -> float:
-    return p.services[name].metric("control_batch_size_messages_count")
-
-
-async def _both_workers_consuming(p: Pipeline, bed: Testbed, producer: Producer) -> None:
-    """Requests of a project without a plan, keyed over every partition, until each worker
-    has applied a batch: both have joined the group before the race starts."""
-    other = bed.unit(project=True)
-    contract = new_contract(other, value=PRICE, on=dt.date.today())
-    now = dt.datetime.now(ICT)
-
-    async def warm() -> bool:
-        warm_up = [_received(other, contract, now) for _ in range(24)]
-        await producer.send_many(
-            p.ns.topics.control, [(e, f"{other.code}-{i}") for i, e in enumerate(warm_up)]
-        )
-        return all(_batches(p, name) > 0 for name in WORKERS)
-
-    for _ in range(30):
-        if await warm():
-            return
-        await asyncio.sleep(2)
-    raise AssertionError(
-        "waited 60 s for both control workers to apply a batch; saw "
-        + ", ".join(f"{n} {_batches(p, n)}" for n in WORKERS)
-    )
-
-
 def _decisions(log: TopicLog, dossiers: set[str]) -> dict[str, set[tuple[str, str]]]:
     """Distinct decisions per dossier (a decision republished after a crash counts once)."""
     found: dict[str, set[tuple[str, str]]] = {d: set() for d in dossiers}
@@ -121,8 +90,8 @@ async def test_two_workers_racing_for_one_plan_line_pay_exactly_what_it_holds(
     contracts = [c.model_copy(update={"number": f"{i}/2026/HĐXD"}) for i, c in enumerate(contracts)]
     async with Producer(controls.stack.kafka_bootstrap_servers) as producer:
         await _plan(controls, project, 100 * PRICE, producer)
-        await _both_workers_consuming(controls, bed, producer)
-        applied = {name: _batches(controls, name) for name in WORKERS}
+        await both_workers_consuming(controls, bed, producer)
+        applied = {name: batches(controls, name) for name in WORKERS}
         work = [_received(project, contracts[i % 10], now) for i in range(200)]
         dossiers = {e.payload["dossier_id"] for e in work}
         async with TopicLog(
@@ -146,7 +115,7 @@ async def test_two_workers_racing_for_one_plan_line_pay_exactly_what_it_holds(
     assert sum(paid for *_, paid in books["positions"]) == 100 * PRICE
     assert all(paid <= value for _, value, _, _, paid in books["positions"])
     # Both workers applied batches of the race: the line really was contended.
-    assert all(_batches(controls, name) > applied[name] for name in WORKERS), applied
+    assert all(batches(controls, name) > applied[name] for name in WORKERS), applied
 
 
 async def test_replaying_investment_requests_from_offset_zero_changes_nothing(
