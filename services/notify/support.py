@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notify import db, domain
 from services.notify.deliveries import Deps, email_row, local_time, write_deliveries
 from shared.consumer import Item
+from shared.contract.enums import Status
 from shared.contract.internal import SupportNotice
 from shared.messaging import Outgoing
 
@@ -28,9 +29,12 @@ CATEGORY = {
     "other": ("khác", "other"),
 }
 RESOLUTION = {
-    "answered": ("Yêu cầu vẫn mở: Kho bạc có thể trả lời thêm.", "The request stays open."),
-    "resolved": ("Yêu cầu đã được giải quyết.", "The request is resolved."),
-    "deferred": (
+    Status.ANSWERED.value: (
+        "Yêu cầu vẫn mở: Kho bạc có thể trả lời thêm.",
+        "The request stays open.",
+    ),
+    Status.RESOLVED.value: ("Yêu cầu đã được giải quyết.", "The request is resolved."),
+    Status.DEFERRED.value: (
         "Yêu cầu được ghi nhận để xử lý trong phiên bản sau của hệ thống.",
         "The request is taken into a later version of the system.",
     ),
@@ -59,7 +63,7 @@ def notices_of(notice: SupportNotice, deps: Deps) -> list[domain.Notice]:
         "message": notice.message,
         "deadline_local": local_time(notice.deadline),
     }
-    if notice.kind == "received":
+    if notice.kind == Status.RECEIVED.value:
         office = deps.offices.office(notice.treasury_code)
         kind = "support_received"
         return [
@@ -106,7 +110,7 @@ async def handle_support_notices(
     for envelope, _ in items:
         notice = SupportNotice.model_validate(envelope.payload)
         rows += [email_row(deps, n, now) for n in notices_of(notice, deps)]
-        if notice.kind == "received":
+        if notice.kind == Status.RECEIVED.value:
             await _watch(session, notice, now)
     if await write_deliveries(session, deps, rows):
         deps.wake()

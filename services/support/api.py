@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.support import db, handlers
 from services.support.metrics import SupportMetrics
 from shared.auth import Caller, Staff
-from shared.contract.enums import EventType
+from shared.contract.enums import EventType, Status
 from shared.errors import NotFound
 from shared.intake import submit
 from shared.messaging import enqueue
@@ -22,7 +22,7 @@ from shared.paging import Page, PageSize
 from shared.service import Runtime
 
 StatusFilter = Literal["open", "received", "answered", "resolved", "deferred", "rejected"]
-OPEN = ["received", "answered"]
+OPEN = [Status.RECEIVED.value, Status.ANSWERED.value]
 
 
 class SupportAccepted(BaseModel):

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.contract.enums import Status
 from shared.directory import directory_table
 from shared.messaging import messaging_tables
 
@@ -18,7 +19,10 @@ metadata = sa.MetaData(schema=SCHEMA)
 messaging = messaging_tables(metadata, SCHEMA)
 directory = directory_table(metadata, SCHEMA)
 
-STATUSES = ("received", "answered", "resolved", "deferred", "rejected")
+STATUSES = tuple(
+    s.value
+    for s in (Status.RECEIVED, Status.ANSWERED, Status.RESOLVED, Status.DEFERRED, Status.REJECTED)
+)
 
 requests = sa.Table(
     "requests",
@@ -245,7 +249,7 @@ async def counts(
     )
     late = await session.execute(
         sa.select(requests.c.treasury_code, sa.func.count())
-        .where(requests.c.status == "received", requests.c.deadline <= now)
+        .where(requests.c.status == Status.RECEIVED, requests.c.deadline <= now)
         .group_by(requests.c.treasury_code)
     )
     return (

@@ -154,7 +154,7 @@ async def handle_requested(
             decided_by="system",
             at=now,
         )
-        deps.observe_intake("rejected")
+        deps.observe_intake(Status.REJECTED.value)
         return [_status(deps, request, Status.REJECTED, 1, rejected_for, "system")]
     due = domain.response_deadline(now, working_days=deps.working_days, calendar=deps.calendar)
     request = db.Request(**{**request.__dict__, "deadline": due})
@@ -168,7 +168,7 @@ async def handle_requested(
         decided_by=None,
         at=now,
     )
-    deps.observe_intake("received")
+    deps.observe_intake(Status.RECEIVED.value)
     notice = SupportNotice(
         request_id=request_id,
         kind="received",
@@ -214,7 +214,7 @@ async def _asked_again(
         decided_by="system",
         at=deps.clock(),
     )
-    deps.observe_intake("rejected")
+    deps.observe_intake(Status.REJECTED.value)
     return [_status(deps, known, Status.REJECTED, sequence, [reason], "system")]
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from services.support.db import STATUSES
+from shared.contract.enums import Status
+
 # From receipt to the first reply: minutes to a few working days.
 ANSWER_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 345600)
-STATUSES = ("received", "answered", "resolved", "deferred", "rejected")
 
 
 class SupportMetrics:
@@ -64,6 +66,7 @@ class SupportMetrics:
             for status in STATUSES:
                 self.requests.labels(office, status).set(by_status.get((office, status), 0))
             self.open.labels(office).set(
-                by_status.get((office, "received"), 0) + by_status.get((office, "answered"), 0)
+                by_status.get((office, Status.RECEIVED.value), 0)
+                + by_status.get((office, Status.ANSWERED.value), 0)
             )
             self.overdue.labels(office).set(overdue.get(office, 0))

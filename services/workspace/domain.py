@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.contract import REFUSAL_REASONS, REGISTRATION_REASONS, RETURN_REASONS, ReasonCode
+from shared.contract.enums import Status
 
 # An officer's own grounds, beside the codes the services emit (the contract allows them).
 OFFICER_REFUSALS = ("CONTENT_NOT_JUSTIFIED", "WRONG_CLASSIFICATION")
@@ -67,7 +68,7 @@ class DecisionForm:
         return {"decision": self.decision, "reasons": [reason]}
 
 
-SUPPORT_RESOLUTIONS = ("answered", "resolved", "deferred")
+SUPPORT_RESOLUTIONS = (Status.ANSWERED.value, Status.RESOLVED.value, Status.DEFERRED.value)
 
 
 @dataclass(frozen=True)

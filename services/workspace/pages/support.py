@@ -13,6 +13,7 @@ from services.workspace.errors import Rejected
 from services.workspace.i18n import translator
 from services.workspace.sessions import Officer
 from services.workspace.web import Web
+from shared.contract.enums import Status
 
 
 async def _dossier(web: Web, officer: Officer, dossier_id: str | None) -> dict[str, Any] | None:
@@ -54,7 +55,7 @@ def router(web: Web) -> APIRouter:
             asked=found,
             dossier=await _dossier(web, officer, found.get("dossier_id")),
             resolutions=SUPPORT_RESOLUTIONS,
-            **{"errors": {}, "chosen": ReplyForm("", "answered"), "done": "", **extra},
+            **{"errors": {}, "chosen": ReplyForm("", Status.ANSWERED.value), "done": "", **extra},
         )
 
     @api.get("/support/{request_id}")
