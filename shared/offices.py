@@ -1,4 +1,4 @@
-"""The offices-and-staff file named by `TREASURY_DIRECTORY` (CONTRACT.md §6).
+"""The offices-and-staff file named by `TREASURY_DIRECTORY` (docs/contract.md §6).
 
 Read by notify (whom to tell) and by the workspace (who may sign in, and where).
 """

@@ -223,6 +223,17 @@ class Notify:
             what=f"the notify service to know unit {entry.unit_code} (its directory version)",
         )
 
+    def awaiting(self, dossiers: set[str]) -> int:
+        """How many statuses of `dossiers` notify holds until their unit is known."""
+        url = self.service.env.get("DATABASE_URL", self.stack.database_url)
+        dsn = sync_url(url).replace("postgresql+psycopg", "postgresql")
+        with psycopg.connect(dsn) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM notify.awaiting_unit WHERE dossier_id = ANY(%s)",
+                (sorted(dossiers),),
+            ).fetchone()
+        return int(row[0]) if row else 0
+
     def directory_version(self, unit_code: str) -> int:
         """The unit's directory version as the notify service holds it (0: unknown)."""
         # The service's own database: a test may give notify one of its own.
