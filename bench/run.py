@@ -28,7 +28,7 @@ from bench.profile import Profiler
 from bench.workload import Workload, load_or_make
 from shared.db import sync_url
 from shared.settings import TopicSettings
-from stack import apps, demo
+from stack import apps, demo_offices
 from stack.config import ExternalServices
 from stack.ports import stack_settings
 from stack.runner import Endpoints, Stack
@@ -76,7 +76,7 @@ class Bench:
             home = self.settings.var_dir / "bench"
             home.mkdir(parents=True, exist_ok=True)
             (home / "ca.pem").write_bytes(workload.ca_pem)
-            (home / "offices.json").write_text(json.dumps(demo.offices_document()))
+            (home / "offices.json").write_text(json.dumps(demo_offices.offices_document()))
             env = {
                 **endpoints.environment(),
                 "TRUSTED_CA_FILE": str((home / "ca.pem").resolve()),

@@ -24,7 +24,7 @@ from rich.console import Console
 
 from services.workspace.sessions import Signer
 from shared.db import sync_url
-from stack import apps, demo
+from stack import apps, demo_offices
 from stack.config import ExternalServices
 from stack.ports import stack_settings
 from stack.runner import Stack
@@ -84,7 +84,7 @@ def main(
             home = settings.var_dir / "bench"
             home.mkdir(parents=True, exist_ok=True)
             offices = home / "offices.json"
-            offices.write_text(json.dumps(demo.offices_document(), ensure_ascii=False))
+            offices.write_text(json.dumps(demo_offices.offices_document(), ensure_ascii=False))
             bed.ca.write_bundle(home / "ca.pem")
             key = secrets.token_urlsafe(48)
             env = {
@@ -110,7 +110,7 @@ def main(
             email=f"kiemsoat.{OFFICE}@kbnn.gov.vn",
             role="controller",
             treasury_code=OFFICE,
-            office_name=demo.OFFICES[OFFICE],
+            office_name=demo_offices.OFFICES[OFFICE],
             now=dt.datetime.now(dt.UTC),
             ttl=dt.timedelta(hours=1),
         )

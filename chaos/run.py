@@ -24,7 +24,7 @@ from chaos.settings import ChaosSettings
 from chaos.workload import Kind, LineKey, Workload
 from shared.db import sync_url
 from shared.settings import TopicSettings
-from stack import demo
+from stack import demo_offices
 
 WEBHOOK_SECRET = secrets.token_hex(16)
 
@@ -147,7 +147,7 @@ class Run:
             home = s.var_dir / "chaos"
             home.mkdir(parents=True, exist_ok=True)
             work.bed.ca.write_bundle(home / "ca.pem")
-            (home / "offices.json").write_text(json.dumps(demo.offices_document()))
+            (home / "offices.json").write_text(json.dumps(demo_offices.offices_document()))
             await self.hook.start()
             self.cluster.start_services(
                 {

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import psycopg
 from aiokafka import AIOKafkaProducer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -35,36 +34,13 @@ from shared.db import sync_url
 from shared.settings import TopicSettings
 from stack.demo_investment import run_scenario
 from stack.demo_mix import dossier_of, workload
+from stack.demo_offices import OFFICES, bring_deadline_forward, directory_size
 from stack.demo_support import run_desk
 from stack.demo_watch import StatusWatch, Summary, wait_until
 from testkit import Testbed, UnitKit
 
-OFFICES = {
-    "0011": "Kho bạc Nhà nước khu vực Lai Châu",
-    "0012": "Kho bạc Nhà nước khu vực Hà Nội",
-    "0013": "Kho bạc Nhà nước khu vực TP. Hồ Chí Minh",
-}
 # A submission cut short: not JSON, so it goes to the dead-letter topic.
 NOT_JSON = b'{"event_id": "demo-cut-short", "event_type": "voucher.submitted", "payload": {'
-# Who to sign in as in the workspace after `make run`.
-DEMO_OFFICER = "kiemsoat.0011@kbnn.gov.vn"
-
-
-def offices_document() -> dict[str, Any]:
-    return {
-        "offices": [
-            {
-                "treasury_code": code,
-                "name": name,
-                "staff": [
-                    {"email": f"kiemsoat.{code}@kbnn.gov.vn", "role": "controller"},
-                    {"email": f"lanhdao.{code}@kbnn.gov.vn", "role": "head"},
-                    {"email": f"vanhanh.{code}@kbnn.gov.vn", "role": "ops"},
-                ],
-            }
-            for code, name in OFFICES.items()
-        ]
-    }
 
 
 @dataclass
@@ -109,26 +85,11 @@ class Demo:
         ]
         await asyncio.gather(*pending)
 
-    def _directory_size(self) -> int:
-        dsn = sync_url(self.at.database_url).replace("postgresql+psycopg", "postgresql")
-        with psycopg.connect(dsn) as conn:
-            row = conn.execute(
-                "SELECT count(*) FROM vouchers.unit_directory WHERE unit_code = ANY(%s)",
-                ([u.code for u in [*self.units, self.project]],),
-            ).fetchone()
-        return int(row[0]) if row else 0
+    def _dsn(self) -> str:
+        return sync_url(self.at.database_url).replace("postgresql+psycopg", "postgresql")
 
-    def _bring_deadline_forward(self, dossier_id: str) -> None:
-        """Staged for the dashboard: the kept voucher's deadline moved to 90 minutes from now in
-        every service's copy, as if it had been received the day before."""
-        dsn = sync_url(self.at.database_url).replace("postgresql+psycopg", "postgresql")
-        with psycopg.connect(dsn) as conn:
-            for table in ("vouchers.dossiers", "control.vouchers", "notify.dossiers"):
-                conn.execute(
-                    f"UPDATE {table} SET deadline = now() + interval '90 minutes' "  # noqa: S608
-                    "WHERE dossier_id = %s",
-                    (dossier_id,),
-                )
+    def _directory_size(self) -> int:
+        return directory_size(self._dsn(), [u.code for u in [*self.units, self.project]])
 
     async def setup(self, producer: AIOKafkaProducer, watch: StatusWatch, units: int) -> None:
         """Units register (approved by the demo's officers when approval is manual) and
@@ -287,7 +248,7 @@ class Demo:
                 60,
                 "the voucher kept in review",
             )
-            self._bring_deadline_forward(summary.kept_in_review or "")
+            bring_deadline_forward(self._dsn(), summary.kept_in_review or "")
             summary.seconds = time.monotonic() - began
             with self.console.status("Demo: a project is planned, advanced and paid…"):
                 summary.investment = await run_scenario(
@@ -306,7 +267,7 @@ class Demo:
                     topic=self.at.topics.support,
                     support_url=self.at.support_url,
                     headers=self._token,
-                    dsn=sync_url(self.at.database_url).replace("postgresql+psycopg", "postgresql"),
+                    dsn=self._dsn(),
                     dossier=summary.kept_in_review,
                 )
             summary.submitted = len(sent_at)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from shared.db import sync_url
 from shared.migrations import upgrade_all
-from stack import demo, kafka
+from stack import demo_offices, kafka
 from stack.apps import all_migrations
 from stack.config import ExternalServices
 from stack.errors import PrerequisiteMissing
@@ -72,7 +72,8 @@ def write_demo_config(directory: Path) -> list[Path]:
         written.append(bundle)
     if not offices.exists():
         offices.write_text(
-            json.dumps(demo.offices_document(), ensure_ascii=False, indent=2), encoding="utf-8"
+            json.dumps(demo_offices.offices_document(), ensure_ascii=False, indent=2),
+            encoding="utf-8",
         )
         written.append(offices)
     return written

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.settings import TopicSettings
-from stack import apps, demo, desk
+from stack import apps, demo, demo_offices, desk
 from stack.config import ExternalServices, StackSettings
 from stack.portal import DemoPortal
 from stack.runner import Stack, run_until_signalled
@@ -53,7 +53,9 @@ def _demo_files(
         env["TRUSTED_CA_FILE"] = str(bundle.resolve())
     if run.treasury_directory is None:
         offices = home / "offices.json"
-        offices.write_text(json.dumps(demo.offices_document(), ensure_ascii=False, indent=2))
+        offices.write_text(
+            json.dumps(demo_offices.offices_document(), ensure_ascii=False, indent=2)
+        )
         env["TREASURY_DIRECTORY"] = str(offices.resolve())
     env["STAFF_JWT_SECRET"] = run.staff_jwt_secret or secrets.token_urlsafe(32)
     env["PORTAL_API_KEYS"] = run.portal_api_keys or f"demo-{secrets.token_hex(8)}"
@@ -141,7 +143,7 @@ def run(console: Console) -> int:
     console.print(f"Portal API key for this run: {env['PORTAL_API_KEYS'].split(',')[0]}")
     console.print(
         f"Officers' workspace: http://127.0.0.1:{settings.workspace_port}  sign in as "
-        f"{demo.DEMO_OFFICER} (controller of office 0011; the code arrives in "
+        f"{demo_offices.DEMO_OFFICER} (controller of office 0011; the code arrives in "
         f"{endpoints.mail_dir or 'the SMTP server'}/new)"
     )
     console.print("Serving. Press [bold]Ctrl-C[/] to stop.")
@@ -173,7 +175,8 @@ def _where(
     for name, port in settings.service_ports().items():
         table.add_row(f"{name} service", f"http://127.0.0.1:{port}/docs  (metrics: /metrics)")
     table.add_row(
-        "officers' workspace", f"http://127.0.0.1:{settings.workspace_port}  ({demo.DEMO_OFFICER})"
+        "officers' workspace",
+        f"http://127.0.0.1:{settings.workspace_port}  ({demo_offices.DEMO_OFFICER})",
     )
     if prometheus:
         table.add_row("Prometheus", f"http://127.0.0.1:{settings.prometheus_port}")

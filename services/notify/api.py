@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
-from services.notify import db
+from services.notify import db, ledger_db
 from services.notify.sender import Sender
 from shared.auth import Caller, Staff
 from shared.errors import Conflict, NotFound
@@ -60,7 +60,7 @@ def router(runtime: Runtime, sender: Sender, clock: Callable[[], dt.datetime]) -
     async def notifications(dossier_id: str, caller: CallerDep) -> list[DeliveryView]:
         del caller
         async with runtime.sessionmaker() as session:
-            rows = await db.deliveries_of(session, dossier_id, columns=columns)
+            rows = await ledger_db.deliveries_of(session, dossier_id, columns=columns)
         return [DeliveryView(**r) for r in rows]
 
     @api.get(
@@ -89,13 +89,13 @@ def router(runtime: Runtime, sender: Sender, clock: Callable[[], dt.datetime]) -
         delivery_id: Annotated[int, Path(ge=1, le=db.BIGINT_MAX)], staff: StaffDep
     ) -> DeliveryView:
         async with requeue() as tx:
-            row = await db.lock_delivery(tx.session, delivery_id, columns=columns)
+            row = await ledger_db.lock_delivery(tx.session, delivery_id, columns=columns)
             if row is None:
                 raise NotFound(f"no delivery {delivery_id}")
             if row["status"] == "sent":
                 raise Conflict(f"delivery {delivery_id} was sent; it is not sent twice")
             now = clock()
-            await db.send_again(tx.session, delivery_id, at=now)
+            await ledger_db.send_again(tx.session, delivery_id, at=now)
         return DeliveryView(**{**row, "status": "pending", "next_attempt_at": now})
 
     return api

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -12,7 +11,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.bulk import arrays, insert_arrays
 from shared.contract.enums import Status
 from shared.directory import directory_table
 from shared.messaging import messaging_tables
@@ -55,14 +53,17 @@ sa.Index(
 )
 sa.Index("deliveries_dossier", deliveries.c.dossier_id)
 
-# An attempt's row is committed just before the delivery leaves and deleted in the
-# transaction that records its outcome; one still there was interrupted by a crash.
+# An attempt's row is committed just before the delivery leaves, its `taken_at` as soon as the
+# server (or portal) has it, and the row is deleted in the transaction that records the
+# outcome. One still there was interrupted by a crash: taken, the delivery arrived; not taken,
+# its fate is unknown.
 attempts = sa.Table(
     "delivery_attempts",
     metadata,
     sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
     sa.Column("delivery_id", sa.BigInteger(), sa.ForeignKey("deliveries.id"), nullable=False),
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("taken_at", sa.DateTime(timezone=True)),
 )
 sa.Index("delivery_attempts_delivery", attempts.c.delivery_id)
 
@@ -195,28 +196,6 @@ async def troubled(
     return [dict(r) for r in (await session.execute(stmt)).mappings()]
 
 
-@functools.cache
-def _insert_deliveries(columns: tuple[str, ...]) -> sa.Insert:
-    # One statement per set of columns, compiled once: the rows travel as arrays.
-    return (
-        insert_arrays(deliveries, columns)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(deliveries.c.channel, deliveries.c.kind)
-    )
-
-
-async def insert_deliveries(
-    session: AsyncSession, rows: Sequence[dict[str, Any]]
-) -> list[tuple[str, str]]:
-    """Add the deliveries the ledger does not hold yet (by `dedupe_key`); (channel, kind) of
-    each new one. Every row has the same keys (`deliveries.email_row`, `webhook_row`)."""
-    if not rows:
-        return []
-    columns = tuple(rows[0])
-    stmt = _insert_deliveries(columns)
-    return [(str(c), str(k)) for c, k in (await session.execute(stmt, arrays(rows, columns))).all()]
-
-
 async def lock_dossiers(session: AsyncSession, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The watched dossiers among `ids`, locked in id order until the transaction ends."""
     stmt = sa.select(dossiers).where(dossiers.c.dossier_id.in_(sorted(set(ids)))).with_for_update()
@@ -281,40 +260,3 @@ async def waiting_for_review(session: AsyncSession, treasury_code: str) -> list[
         .order_by(dossiers.c.deadline)
     )
     return [dict(r) for r in (await session.execute(stmt)).mappings()]
-
-
-async def pending_by_channel(session: AsyncSession) -> dict[str, int]:
-    """How many deliveries wait to be sent, per channel."""
-    rows = await session.execute(
-        sa.select(deliveries.c.channel, sa.func.count())
-        .where(deliveries.c.status == "pending")
-        .group_by(deliveries.c.channel)
-    )
-    return {str(c): int(n) for c, n in rows.tuples().all()}
-
-
-async def deliveries_of(
-    session: AsyncSession, dossier_id: str, *, columns: Sequence[sa.Column[Any]]
-) -> list[dict[str, Any]]:
-    """A dossier's deliveries in the order they were written."""
-    stmt = (
-        sa.select(*columns).where(deliveries.c.dossier_id == dossier_id).order_by(deliveries.c.id)
-    )
-    return [dict(r) for r in (await session.execute(stmt)).mappings()]
-
-
-async def lock_delivery(
-    session: AsyncSession, delivery_id: int, *, columns: Sequence[sa.Column[Any]]
-) -> dict[str, Any] | None:
-    stmt = sa.select(*columns).where(deliveries.c.id == delivery_id).with_for_update()
-    row = (await session.execute(stmt)).mappings().first()
-    return None if row is None else dict(row)
-
-
-async def send_again(session: AsyncSession, delivery_id: int, *, at: dt.datetime) -> None:
-    """Put a delivery back in the queue, due at `at`."""
-    await session.execute(
-        sa.update(deliveries)
-        .where(deliveries.c.id == delivery_id)
-        .values(status="pending", next_attempt_at=at)
-    )

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notify import db, domain
+from services.notify import domain, ledger_db
 from services.notify.render import Renderer
 from shared.contract import StatusChanged
 from shared.contract.deadlines import TZ
@@ -88,7 +88,7 @@ async def write_deliveries(session: AsyncSession, deps: Deps, rows: list[dict[st
     """Add deliveries the ledger does not hold yet; how many were new."""
     if not rows:
         return 0
-    created = await db.insert_deliveries(session, rows)
+    created = await ledger_db.insert_deliveries(session, rows)
     for channel, kind in created:
         deps.observe_created(channel, kind)
     return len(created)

@@ -118,8 +118,7 @@ async def handle_statuses(
         ]
     await db.save_dossiers(session, list(known.values()))
     await db.keep_awaiting(session, waiting)
-    if await write_deliveries(session, deps, rows):
-        deps.wake()
+    await write_deliveries(session, deps, rows)
     return []
 
 
@@ -162,8 +161,7 @@ def directory_with_notices(deps: Deps) -> Handler:
             for payload, d in await db.take_awaiting(session, entry.unit_code)
             for n in notices_for(StatusChanged.model_validate(payload), d, entry, deps)
         ]
-        if await write_deliveries(session, deps, rows):
-            deps.wake()
+        await write_deliveries(session, deps, rows)
         return []
 
     return handle
@@ -203,10 +201,7 @@ async def scan_deadlines(session: AsyncSession, *, deps: Deps) -> int:
             for s in (office.staff if office else ())
         ]
         await db.mark_warned(session, r["dossier_id"], overdue=kind != "deadline_warning")
-    created = await write_deliveries(session, deps, deliveries)
-    if created:
-        deps.wake()
-    return created
+    return await write_deliveries(session, deps, deliveries)
 
 
 async def send_digests(session: AsyncSession, *, deps: Deps) -> int:
@@ -249,7 +244,4 @@ async def send_digests(session: AsyncSession, *, deps: Deps) -> int:
             )
             for s in office.staff
         ]
-    created = await write_deliveries(session, deps, rows)
-    if created:
-        deps.wake()
-    return created
+    return await write_deliveries(session, deps, rows)

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from services.notify import api, db, domain, handlers
+from services.notify import api, db, domain, handlers, ledger_db
 from services.notify.config import NotifySettings
 from services.notify.faults import CrashPoint
 from services.notify.metrics import NotifyMetrics
@@ -43,10 +43,12 @@ async def _watch(runtime: Runtime, deps: handlers.Deps, metrics: NotifyMetrics) 
     while True:
         try:
             async with runtime.sessionmaker() as session, session.begin():
-                await handlers.scan_deadlines(session, deps=deps)
-                await handlers.send_digests(session, deps=deps)
+                created = await handlers.scan_deadlines(session, deps=deps)
+                created += await handlers.send_digests(session, deps=deps)
+            if created:
+                deps.wake()
             async with runtime.sessionmaker() as session:
-                counts = await db.pending_by_channel(session)
+                counts = await ledger_db.pending_by_channel(session)
                 metrics.awaiting_unit.set(await db.awaiting_count(session))
             for channel in ("email", "webhook"):
                 metrics.pending.labels(channel).set(counts.get(channel, 0))
@@ -65,6 +67,7 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = utc_no
         webhook_secret=settings.webhook_secret,
         webhook_max_attempts=settings.webhook_max_attempts,
         retry_cap_seconds=settings.retry_max_seconds,
+        batch=settings.notify_send_batch,
     )
     crash = CrashPoint.parse(settings.notify_fault)
     # Several senders, each with its own SMTP connection, share the ledger (SKIP LOCKED).
@@ -96,16 +99,24 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = utc_no
         digest_at=settings.digest_at(),
         wake=wake_all,
     )
-    runtime.consume(settings.topics.units, handlers.directory_with_notices(deps), size=200)
+    # Deliveries a batch writes wake the senders once it has committed.
+    runtime.consume(
+        settings.topics.units,
+        handlers.directory_with_notices(deps),
+        size=200,
+        on_committed=wake_all,
+    )
     runtime.consume(
         settings.topics.status,
         batch_handler=partial(handlers.handle_statuses, deps=deps),
         size=settings.notify_batch_size,
+        on_committed=wake_all,
     )
     runtime.consume(
         settings.topics.support_notices,
         batch_handler=partial(handle_support_notices, deps=deps),
         size=200,
+        on_committed=wake_all,
     )
     for each in senders:
         runtime.background(each.run)

@@ -1,24 +1,32 @@
 """Works through the delivery ledger: every due delivery sent, none ever lost.
 
 Never lost comes first: a delivery is recorded `sent` only after the SMTP server (or the
-portal) has taken it. Until then its fate is unknown, and the sender keeps that visible:
+portal) has taken it. Until then its fate is unknown, and the sender keeps that visible. A
+sender takes the due deliveries a batch at a time:
 
-1. In a transaction held for the whole send, it locks the delivery row (`FOR NO KEY UPDATE
-   SKIP LOCKED`): no other sender, in this process or another, takes that delivery meanwhile.
-2. In a short transaction of its own it records the attempt (`delivery_attempts`) and commits
-   that, before the first byte leaves.
-3. It sends, then records the outcome and deletes the attempt in the held transaction.
+1. In a transaction held for the whole batch, it locks up to `batch` due delivery rows
+   (`FOR NO KEY UPDATE SKIP LOCKED`): no other sender, in this process or another, takes them
+   meanwhile.
+2. For each delivery in turn, on a connection that commits every statement at once, it
+   records the attempt (`delivery_attempts`) before the first byte leaves, sends, and records
+   the attempt `taken` as soon as the server has the mail.
+3. It records every outcome and deletes the attempts in the held transaction, in a few
+   statements for the whole batch.
 
-A crash after 2 rolls the held transaction back: the row is free and still `pending`, and the
-attempt row stays behind. The sender that locks the delivery next finds it and cannot know
-whether the mail arrived, so it sends again, under the same Message-ID (mail clients show one
-message), and counts the interrupted attempt in the delivery's `attempts_in_doubt` and in
-`notify_deliveries_resent_total`. A connection lost while the server was taking the message
-(`InDoubt`) is counted the same way. That is the only way a second copy can arise: a row
-locked by a live sender is skipped, and a `sent` row is never picked again.
+A crash rolls the held transaction back: the rows are free and still `pending`, and their
+attempt rows stay behind. The sender that locks a delivery next reads them. An attempt
+`taken` says the recipient has it: the delivery is recorded sent, not sent again. An attempt
+not taken may or may not have arrived: the delivery is sent again, under the same Message-ID
+(mail clients show one message), and the attempt is counted in the delivery's
+`attempts_in_doubt` and in `notify_deliveries_resent_total`. A connection lost while the
+server was taking the message (`InDoubt`) is counted the same way. That is the only way a
+second copy can arise, at most one per crash: a row locked by a live sender is skipped, and a
+`sent` row is never picked again.
 
 Emails are retried with backoff until they go (a mail is never given up); a webhook is
-marked `dead` after its last attempt, and staff can retry either from the API.
+marked `dead` after its last attempt, and staff can retry either from the API. An email that
+fails ends the batch (the server is likely down; the rest wait for the next one), a webhook
+that fails does not (each has its own receiver).
 """
 
 from __future__ import annotations
@@ -27,21 +35,29 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from services.notify import db, domain
+from services.notify import domain, ledger_db
 from services.notify.faults import CrashPoint
 from services.notify.render import Rendered, email_message
 from services.notify.smtp import InDoubt, MailTransport, NotTaken, SendFailed
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    row: Any
+    in_doubt: int
+    """Attempts in doubt: those a crash left unknown, and this one if the connection was lost
+    while the server was taking it."""
+    error: SendFailed | None = None
 
 
 @dataclass
@@ -50,6 +66,7 @@ class SenderConfig:
     webhook_secret: str
     webhook_max_attempts: int = 8
     retry_cap_seconds: float = 300.0
+    batch: int = 20
 
 
 @dataclass
@@ -87,64 +104,76 @@ class Sender:
                     await asyncio.wait_for(self.wake_event.wait(), timeout=idle)
 
     async def deliver_one(self) -> bool:
-        """Send the oldest due delivery, if any; True if there was one."""
+        """Send a batch of the oldest due deliveries, if any; True if there was one."""
+        return await self.deliver_batch() > 0
+
+    async def deliver_batch(self) -> int:
+        """Send up to `config.batch` of the oldest due deliveries; how many were taken."""
         now = self.clock()
+        outcomes: list[_Outcome] = []
         async with self.sessionmaker() as session:
             async with session.begin():
-                row = await self._lock_due(session, now)
-                if row is None:
-                    return False
-                interrupted = list(
-                    (
-                        await session.execute(
-                            sa.select(db.attempts.c.id).where(
-                                db.attempts.c.delivery_id == row["id"]
-                            )
-                        )
-                    ).scalars()
-                )
-                send = self._prepare(row)
+                rows = await ledger_db.lock_due(session, now=now, limit=self.config.batch)
+                if not rows:
+                    return 0
+                left = await ledger_db.interrupted(session, [r["id"] for r in rows])
                 self.crash.reached("locked")
-                attempt = await self._start_attempt(row["id"], now)
-                self.crash.reached("started")
-                in_doubt = len(interrupted)
-                try:
-                    await send()
-                except SendFailed as err:
-                    in_doubt += isinstance(err, InDoubt)
-                    await self._failed(session, row, in_doubt, err)
-                else:
-                    self.crash.reached("taken")
-                    await self._sent(session, row, in_doubt)
-                await session.execute(
-                    sa.delete(db.attempts).where(db.attempts.c.id.in_([*interrupted, attempt]))
-                )
+                async with self._autocommit() as marks:
+                    for row in rows:
+                        outcome = await self._attempt(marks, row, left.get(row["id"], []), now)
+                        outcomes.append(outcome)
+                        if outcome.error is not None and row["channel"] == "email":
+                            break
+                await self._record(session, outcomes)
             self.crash.reached("recorded")
-        if in_doubt:
-            self.observe_in_doubt(row["channel"], in_doubt)
-        return True
+        for o in outcomes:
+            if o.in_doubt:
+                self.observe_in_doubt(o.row["channel"], o.in_doubt)
+        return len(outcomes)
 
-    async def _lock_due(self, session: AsyncSession, now: dt.datetime) -> Any:
-        result = await session.execute(
-            sa.select(db.deliveries)
-            .where(db.deliveries.c.status == "pending", db.deliveries.c.next_attempt_at <= now)
-            .order_by(db.deliveries.c.next_attempt_at, db.deliveries.c.id)
-            .limit(1)
-            .with_for_update(skip_locked=True, key_share=True)
-        )
-        return result.mappings().first()
+    @contextlib.asynccontextmanager
+    async def _autocommit(self) -> AsyncIterator[AsyncConnection]:
+        engine = self.sessionmaker.kw["bind"]
+        async with engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
-    async def _start_attempt(self, delivery_id: int, now: dt.datetime) -> int:
-        """Committed before the delivery leaves, so a crash during the send is seen later."""
-        async with self.sessionmaker() as session, session.begin():
-            attempt: int = (
-                await session.execute(
-                    sa.insert(db.attempts)
-                    .values(delivery_id=delivery_id, started_at=now)
-                    .returning(db.attempts.c.id)
-                )
-            ).scalar_one()
-        return attempt
+    async def _attempt(
+        self,
+        marks: AsyncConnection,
+        row: Any,
+        interrupted: list[dt.datetime | None],
+        now: dt.datetime,
+    ) -> _Outcome:
+        """One delivery: sent, or known sent by an interrupted attempt, or failed."""
+        in_doubt = sum(1 for taken in interrupted if taken is None)
+        if len(interrupted) > in_doubt:
+            # An earlier sender's attempt was taken before it could record it: the
+            # recipient has it; sending again would make a copy.
+            return _Outcome(row, in_doubt)
+        send = self._prepare(row)
+        attempt = await ledger_db.start_attempt(marks, row["id"], at=now)
+        self.crash.reached("started")
+        try:
+            await send()
+        except SendFailed as err:
+            return _Outcome(row, in_doubt + isinstance(err, InDoubt), err)
+        self.crash.reached("taken")
+        await ledger_db.mark_taken(marks, attempt, at=self.clock())
+        return _Outcome(row, in_doubt)
+
+    async def _record(self, session: AsyncSession, outcomes: list[_Outcome]) -> None:
+        """Every outcome of the batch, and its attempts forgotten, in the held transaction."""
+        now = self.clock()
+        sent = [o for o in outcomes if o.error is None]
+        await ledger_db.record_sent(session, [(o.row["id"], o.in_doubt) for o in sent], at=now)
+        for o in sent:
+            outcome = "sent" if o.row["channel"] == "email" else "delivered"
+            waited = (now - o.row["created_at"]).total_seconds()
+            self.observe(o.row["channel"], o.row["kind"], outcome, waited)
+        for o in outcomes:
+            if o.error is not None:
+                await self._failed(session, o.row, o.in_doubt, o.error)
+        await ledger_db.forget_attempts(session, [o.row["id"] for o in outcomes])
 
     def _prepare(self, row: Any) -> Callable[[], Awaitable[None]]:
         """The send of `row`, everything that cannot reach the recipient done beforehand."""
@@ -172,21 +201,6 @@ class Sender:
         except httpx.HTTPError as err:
             raise InDoubt(str(err) or type(err).__name__) from err
 
-    async def _sent(self, session: AsyncSession, row: Any, in_doubt: int) -> None:
-        now = self.clock()
-        await self._mark(
-            session,
-            row,
-            in_doubt,
-            status="sent",
-            sent_at=now,
-            attempts=row["attempts"] + in_doubt + 1,
-        )
-        outcome = "sent" if row["channel"] == "email" else "delivered"
-        self.observe(
-            row["channel"], row["kind"], outcome, (now - row["created_at"]).total_seconds()
-        )
-
     async def _failed(
         self, session: AsyncSession, row: Any, in_doubt: int, err: SendFailed
     ) -> None:
@@ -202,22 +216,14 @@ class Sender:
             ", it may have arrived" if doubt else "",
             err,
         )
-        await self._mark(
+        await ledger_db.record_failed(
             session,
-            row,
-            in_doubt,
-            status="dead" if dead else "pending",
+            row["id"],
+            attempts_in_doubt=row["attempts_in_doubt"] + in_doubt,
+            status=ledger_db.DEAD if dead else ledger_db.PENDING,
             attempts=attempts,
             last_error=f"{'SMTP' if row['channel'] == 'email' else 'webhook'}: {err}"[:1000],
             next_attempt_at=self.clock()
             + domain.retry_delay(attempts, self.config.retry_cap_seconds),
         )
         self.observe(row["channel"], row["kind"], "dead" if dead else "failed", 0.0)
-
-    async def _mark(self, session: AsyncSession, row: Any, in_doubt: int, **values: Any) -> None:
-        """Record an attempt's outcome and the attempts in doubt it discovered or left."""
-        await session.execute(
-            sa.update(db.deliveries)
-            .where(db.deliveries.c.id == row["id"])
-            .values(attempts_in_doubt=row["attempts_in_doubt"] + in_doubt, **values)
-        )

@@ -18,7 +18,7 @@ from services.notify import db, domain
 from services.notify.deliveries import Deps, email_row, local_time, write_deliveries
 from shared.consumer import Item
 from shared.contract.enums import Status
-from shared.contract.internal import SupportNotice
+from shared.contract.internal import SupportNotice, SupportNoticeKind
 from shared.messaging import Outgoing
 
 CATEGORY = {
@@ -63,7 +63,7 @@ def notices_of(notice: SupportNotice, deps: Deps) -> list[domain.Notice]:
         "message": notice.message,
         "deadline_local": local_time(notice.deadline),
     }
-    if notice.kind == Status.RECEIVED.value:
+    if notice.kind == SupportNoticeKind.RECEIVED:
         office = deps.offices.office(notice.treasury_code)
         kind = "support_received"
         return [
@@ -110,10 +110,9 @@ async def handle_support_notices(
     for envelope, _ in items:
         notice = SupportNotice.model_validate(envelope.payload)
         rows += [email_row(deps, n, now) for n in notices_of(notice, deps)]
-        if notice.kind == Status.RECEIVED.value:
+        if notice.kind == SupportNoticeKind.RECEIVED:
             await _watch(session, notice, now)
-    if await write_deliveries(session, deps, rows):
-        deps.wake()
+    await write_deliveries(session, deps, rows)
     return []
 
 

@@ -5,7 +5,7 @@ inside `router()` as objects, not as strings it cannot resolve.
 """
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, Field
@@ -14,14 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.support import db, handlers
 from services.support.metrics import SupportMetrics
 from shared.auth import Caller, Staff
-from shared.contract.enums import EventType, Status
+from shared.contract.enums import EventType, Status, SupportResolution, SupportStatusFilter
 from shared.errors import NotFound
 from shared.intake import submit
 from shared.messaging import enqueue
 from shared.paging import Page, PageSize
 from shared.service import Runtime
 
-StatusFilter = Literal["open", "received", "answered", "resolved", "deferred", "rejected"]
 OPEN = [Status.RECEIVED.value, Status.ANSWERED.value]
 
 
@@ -61,7 +60,7 @@ class RequestView(BaseModel):
 
 class ReplyBody(BaseModel):
     message: str = Field(min_length=1, description="What the unit is told, quoted in its email.")
-    resolution: Literal["answered", "resolved", "deferred"] = "answered"
+    resolution: SupportResolution = SupportResolution.ANSWERED
 
 
 def _view(
@@ -126,12 +125,14 @@ def router(runtime: Runtime, deps: handlers.Deps, metrics: SupportMetrics) -> AP
     async def list_support(
         staff: StaffDep,
         treasury_code: str | None = None,
-        status: StatusFilter | None = None,
+        status: SupportStatusFilter | None = None,
         page: Page = 1,
         page_size: PageSize = 50,
     ) -> list[RequestView]:
         office = staff.office(treasury_code)
-        statuses: list[str] = OPEN if status == "open" else [status] if status else []
+        statuses: list[str] = (
+            OPEN if status is SupportStatusFilter.OPEN else [status.value] if status else []
+        )
         async with runtime.sessionmaker() as session:
             found = await db.list_requests(
                 session,

@@ -8,12 +8,12 @@ in that same transaction. Events out: the request's statuses (`dvc.status.v1`, `
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.support import db, domain
+from services.support import db, domain, events
 from shared.auth import Staff
 from shared.consumer import Incoming
 from shared.contract import (
@@ -22,23 +22,19 @@ from shared.contract import (
     Reason,
     ReasonCode,
     SupportRequested,
-    encode,
-    make_envelope,
     parse_payload,
 )
 from shared.contract.bounds import pruned, readable_code, readable_id, storable, unreadable_id
 from shared.contract.deadlines import WorkingCalendar
-from shared.contract.directory import DirectoryEntry
-from shared.contract.enums import DossierKind, Status
-from shared.contract.internal import SUPPORT_NOTICE, SupportNotice
+from shared.contract.enums import Status
+from shared.contract.internal import SupportNotice, SupportNoticeKind
 from shared.directory import load_entries
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.messaging import Outgoing, dead_letter
 from shared.settings import TopicSettings
 from shared.signing import content_digest_or
-from shared.status import reasons_json, rejection_reasons, status_changed
+from shared.status import reasons_json, rejection_reasons
 
-SOURCE = "support"
 Outcome = Callable[[str], None]
 FirstAnswer = Callable[[str, float], None]
 
@@ -52,43 +48,6 @@ class Deps:
     new_id: Callable[[], str]
     observe_intake: Outcome = lambda outcome: None
     observe_first_answer: FirstAnswer = lambda office, seconds: None
-
-
-def _status(
-    deps: Deps,
-    r: db.Request,
-    status: Status,
-    sequence: int,
-    reasons: Sequence[Reason] = (),
-    decided_by: str | None = None,
-) -> Outgoing:
-    return status_changed(
-        topic=deps.topics.status,
-        source=SOURCE,
-        event_id=deps.new_id(),
-        occurred_at=deps.clock(),
-        dossier_id=r.request_id,
-        dossier_kind=DossierKind.SUPPORT,
-        unit_code=r.unit_code,
-        status=status,
-        sequence=sequence,
-        reasons=reasons,
-        deadline=r.deadline if status is Status.RECEIVED else None,
-        decided_by=decided_by,
-    )
-
-
-def _notice(deps: Deps, notice: SupportNotice) -> Outgoing:
-    envelope = make_envelope(
-        notice.model_dump(mode="json"),
-        event_type=SUPPORT_NOTICE,
-        event_id=deps.new_id(),
-        occurred_at=deps.clock(),
-        source=SOURCE,
-    )
-    return Outgoing(
-        topic=deps.topics.support_notices, key=notice.unit_code.encode(), value=encode(envelope)
-    )
 
 
 async def handle_requested(
@@ -155,7 +114,7 @@ async def handle_requested(
             at=now,
         )
         deps.observe_intake(Status.REJECTED.value)
-        return [_status(deps, request, Status.REJECTED, 1, rejected_for, "system")]
+        return [events.status(deps, request, Status.REJECTED, 1, rejected_for, "system")]
     due = domain.response_deadline(now, working_days=deps.working_days, calendar=deps.calendar)
     request = db.Request(**{**request.__dict__, "deadline": due})
     await db.insert_request(session, request)
@@ -171,7 +130,7 @@ async def handle_requested(
     deps.observe_intake(Status.RECEIVED.value)
     notice = SupportNotice(
         request_id=request_id,
-        kind="received",
+        kind=SupportNoticeKind.RECEIVED,
         number=0,
         unit_code=unit_code,
         unit_name=entry.name,
@@ -184,7 +143,7 @@ async def handle_requested(
         at=now,
         deadline=due,
     )
-    return [_status(deps, request, Status.RECEIVED, 1), _notice(deps, notice)]
+    return [events.status(deps, request, Status.RECEIVED, 1), events.notice(deps, notice)]
 
 
 async def _asked_again(
@@ -196,7 +155,9 @@ async def _asked_again(
         deps.observe_intake("duplicate")
         reasons = [Reason.model_validate(r) for r in known.reasons]
         decided_by = await _decided_by(session, known)
-        return [_status(deps, known, Status(known.status), known.sequence, reasons, decided_by)]
+        return [
+            events.status(deps, known, Status(known.status), known.sequence, reasons, decided_by)
+        ]
     sequence = known.last_sequence + 1
     reason = Reason(
         code=ReasonCode.DUPLICATE_MODIFIED.value,
@@ -215,7 +176,7 @@ async def _asked_again(
         at=deps.clock(),
     )
     deps.observe_intake(Status.REJECTED.value)
-    return [_status(deps, known, Status.REJECTED, sequence, [reason], "system")]
+    return [events.status(deps, known, Status.REJECTED, sequence, [reason], "system")]
 
 
 async def _decided_by(session: AsyncSession, request: db.Request) -> str | None:
@@ -278,27 +239,6 @@ async def reply(
         )
     entry = (await load_entries(session, db.directory, {request.unit_code})).get(request.unit_code)
     return [
-        _status(deps, request, answer.status, sequence, (), staff.sub),
-        _notice(deps, _reply_notice(request, answer, entry)),
+        events.status(deps, request, answer.status, sequence, (), staff.sub),
+        events.notice(deps, events.reply_notice(request, answer, entry)),
     ]
-
-
-def _reply_notice(
-    request: db.Request, answer: domain.Reply, entry: DirectoryEntry | None
-) -> SupportNotice:
-    return SupportNotice(
-        request_id=request.request_id,
-        kind="reply",
-        number=answer.number,
-        unit_code=request.unit_code,
-        unit_name=entry.name if entry else request.unit_code,
-        treasury_code=request.treasury_code,
-        category=request.category,
-        subject=request.subject,
-        message=answer.message,
-        status=answer.status.value,
-        dossier_id=request.dossier_id,
-        officer=answer.officer,
-        at=answer.at,
-        recipients=tuple(domain.recipients(request.contact_email, entry)),
-    )

@@ -96,6 +96,26 @@ OPEN_STATUSES: Final = frozenset({Status.RECEIVED, Status.IN_REVIEW})
 """The statuses that carry a deadline: the dossier still waits for an outcome."""
 
 
+class SupportResolution(StrEnum):
+    """What an officer's reply to a support request does (§10): the statuses it may publish."""
+
+    ANSWERED = Status.ANSWERED.value
+    RESOLVED = Status.RESOLVED.value
+    DEFERRED = Status.DEFERRED.value
+
+
+class SupportStatusFilter(StrEnum):
+    """The statuses a list of support requests may be filtered by; `open` is received or
+    answered, not yet resolved or deferred."""
+
+    OPEN = "open"
+    RECEIVED = Status.RECEIVED.value
+    ANSWERED = Status.ANSWERED.value
+    RESOLVED = Status.RESOLVED.value
+    DEFERRED = Status.DEFERRED.value
+    REJECTED = Status.REJECTED.value
+
+
 class DossierKind(StrEnum):
     VOUCHER = "voucher"
     REGISTRATION = "registration"

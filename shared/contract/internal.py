@@ -8,6 +8,7 @@ dossier's next sequence number, so one writer keeps the sequence and the single 
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
@@ -60,6 +61,13 @@ class VoucherDecided(BaseModel):
 SUPPORT_NOTICE: Final = "support.notice"
 
 
+class SupportNoticeKind(StrEnum):
+    RECEIVED = "received"
+    """The unit's question, to the office's staff."""
+    REPLY = "reply"
+    """An officer's reply, to the unit."""
+
+
 class SupportNotice(BaseModel):
     """What notify needs to write a support request's emails (docs/contract.md §10), which a
     status does not carry: the question to the office's staff on `received`, and each reply
@@ -68,7 +76,7 @@ class SupportNotice(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     request_id: str
-    kind: Literal["received", "reply"]
+    kind: SupportNoticeKind
     number: int
     unit_code: str
     unit_name: str

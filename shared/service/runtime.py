@@ -60,13 +60,20 @@ class Runtime:
         """A coroutine to run beside the stream for the life of the process."""
         self.tasks.append(task)
 
-    def applier(self, handler: BatchHandler) -> BatchApplier:
+    def applier(
+        self, handler: BatchHandler, on_committed: Callable[[], None] | None = None
+    ) -> BatchApplier:
+        def committed() -> None:
+            self.relay.wake()
+            if on_committed is not None:
+                on_committed()
+
         return BatchApplier(
             sessionmaker=self.sessionmaker,
             tables=self.tables,
             handler=handler,
             deadletter_topic=self.settings.topics.deadletter,
-            on_committed=self.relay.wake,
+            on_committed=committed,
             on_dead_letter=lambda topic: self.metrics.dead_letters.labels(topic).inc(),
         )
 
@@ -78,8 +85,10 @@ class Runtime:
         batch_handler: BatchHandler | None = None,
         size: int = 500,
         within: float | None = None,
+        on_committed: Callable[[], None] | None = None,
     ) -> None:
-        """Apply every message of `topic_name`, in batches, exactly once in effect."""
+        """Apply every message of `topic_name`, in batches, exactly once in effect;
+        `on_committed` is called (after the relay is woken) once each batch has committed."""
         chosen = batch_handler or (per_message(handler) if handler else None)
         if chosen is None:
             raise TypeError("consume() needs a handler or a batch_handler")
@@ -87,7 +96,7 @@ class Runtime:
         add_agent(
             self.faust,
             topic_name,
-            self.applier(chosen),
+            self.applier(chosen, on_committed),
             size=size,
             within=within or self.settings.batch_window_seconds,
             observe=self.metrics.observe_batch,

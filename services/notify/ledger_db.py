@@ -1,0 +1,152 @@
+"""The delivery ledger's statements: writing deliveries, the senders' claim and record, and
+what staff read and retry. The tables are in `db`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from services.notify.db import attempts, deliveries
+from shared.bulk import arrays, insert_arrays
+
+PENDING, SENT, DEAD = "pending", "sent", "dead"
+
+
+@functools.cache
+def _insert_deliveries(columns: tuple[str, ...]) -> sa.Insert:
+    # One statement per set of columns, compiled once: the rows travel as arrays.
+    return (
+        insert_arrays(deliveries, columns)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(deliveries.c.channel, deliveries.c.kind)
+    )
+
+
+async def insert_deliveries(
+    session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> list[tuple[str, str]]:
+    """Add the deliveries the ledger does not hold yet (by `dedupe_key`); (channel, kind) of
+    each new one. Every row has the same keys (`deliveries.email_row`, `webhook_row`)."""
+    if not rows:
+        return []
+    columns = tuple(rows[0])
+    stmt = _insert_deliveries(columns)
+    return [(str(c), str(k)) for c, k in (await session.execute(stmt, arrays(rows, columns))).all()]
+
+
+async def lock_due(session: AsyncSession, *, now: dt.datetime, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` pending deliveries due by `now`, the oldest first, locked until the
+    transaction ends; rows another sender holds are skipped."""
+    stmt = (
+        sa.select(deliveries)
+        .where(deliveries.c.status == PENDING, deliveries.c.next_attempt_at <= now)
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, key_share=True)
+    )
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def interrupted(
+    session: AsyncSession, delivery_ids: Sequence[int]
+) -> dict[int, list[dt.datetime | None]]:
+    """The attempts a crash left behind, per delivery: the `taken_at` of each (None: unknown)."""
+    stmt = sa.select(attempts.c.delivery_id, attempts.c.taken_at).where(
+        attempts.c.delivery_id.in_(delivery_ids)
+    )
+    found: dict[int, list[dt.datetime | None]] = {}
+    for delivery_id, taken_at in (await session.execute(stmt)).tuples():
+        found.setdefault(int(delivery_id), []).append(taken_at)
+    return found
+
+
+async def start_attempt(conn: AsyncConnection, delivery_id: int, *, at: dt.datetime) -> int:
+    """On an autocommit connection: committed before the delivery leaves."""
+    stmt = sa.insert(attempts).values(delivery_id=delivery_id, started_at=at)
+    return int((await conn.execute(stmt.returning(attempts.c.id))).scalar_one())
+
+
+async def mark_taken(conn: AsyncConnection, attempt_id: int, *, at: dt.datetime) -> None:
+    """On an autocommit connection: the server (or portal) has the delivery."""
+    await conn.execute(sa.update(attempts).where(attempts.c.id == attempt_id).values(taken_at=at))
+
+
+_ids = sa.func.unnest(sa.bindparam("ids", type_=ARRAY(sa.BigInteger()))).label("id")
+_doubt = sa.func.unnest(sa.bindparam("doubt", type_=ARRAY(sa.Integer()))).label("doubt")
+_sent_rows = sa.select(_ids, _doubt).subquery("sent_rows")
+_record_sent = (
+    sa.update(deliveries)
+    .where(deliveries.c.id == _sent_rows.c.id)
+    .values(
+        status=SENT,
+        sent_at=sa.bindparam("at"),
+        attempts=deliveries.c.attempts + _sent_rows.c.doubt + 1,
+        attempts_in_doubt=deliveries.c.attempts_in_doubt + _sent_rows.c.doubt,
+    )
+)
+
+
+async def record_sent(
+    session: AsyncSession, sent: Iterable[tuple[int, int]], *, at: dt.datetime
+) -> None:
+    """Deliveries (id, attempts in doubt found or left) the recipients have: one statement."""
+    pairs = list(sent)
+    if pairs:
+        ids, doubt = zip(*pairs, strict=True)
+        await session.execute(_record_sent, {"ids": list(ids), "doubt": list(doubt), "at": at})
+
+
+async def record_failed(session: AsyncSession, delivery_id: int, **values: Any) -> None:
+    """A failed attempt's outcome: pending with a later `next_attempt_at`, or dead."""
+    await session.execute(
+        sa.update(deliveries).where(deliveries.c.id == delivery_id).values(**values)
+    )
+
+
+async def forget_attempts(session: AsyncSession, delivery_ids: Sequence[int]) -> None:
+    """The attempts of deliveries whose outcome this transaction records."""
+    if delivery_ids:
+        await session.execute(sa.delete(attempts).where(attempts.c.delivery_id.in_(delivery_ids)))
+
+
+async def pending_by_channel(session: AsyncSession) -> dict[str, int]:
+    """How many deliveries wait to be sent, per channel."""
+    rows = await session.execute(
+        sa.select(deliveries.c.channel, sa.func.count())
+        .where(deliveries.c.status == PENDING)
+        .group_by(deliveries.c.channel)
+    )
+    return {str(c): int(n) for c, n in rows.tuples().all()}
+
+
+async def deliveries_of(
+    session: AsyncSession, dossier_id: str, *, columns: Sequence[sa.Column[Any]]
+) -> list[dict[str, Any]]:
+    """A dossier's deliveries in the order they were written."""
+    stmt = (
+        sa.select(*columns).where(deliveries.c.dossier_id == dossier_id).order_by(deliveries.c.id)
+    )
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def lock_delivery(
+    session: AsyncSession, delivery_id: int, *, columns: Sequence[sa.Column[Any]]
+) -> dict[str, Any] | None:
+    stmt = sa.select(*columns).where(deliveries.c.id == delivery_id).with_for_update()
+    row = (await session.execute(stmt)).mappings().first()
+    return None if row is None else dict(row)
+
+
+async def send_again(session: AsyncSession, delivery_id: int, *, at: dt.datetime) -> None:
+    """Put a delivery back in the queue, due at `at`."""
+    await session.execute(
+        sa.update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(status=PENDING, next_attempt_at=at)
+    )
