@@ -37,6 +37,14 @@ class Disagreement:
     detail: str
 
 
+def _year_of(payload: str) -> str:
+    """The fiscal year of a stored payload, NULL when it is not a year: a rejected voucher
+    keeps what its sender wrote (`"2026"`, 2^40, `"abc"`), and one bad row must not stop a
+    check."""
+    field = f"{payload}->>'fiscal_year'"
+    return f"(CASE WHEN {field} ~ '^[0-9]{{1,4}}$' THEN ({field})::int END)"
+
+
 def _where(unit_col: str, year_col: str) -> str:
     return f"{_UNIT.format(col=unit_col)} AND {_YEAR.format(col=year_col)}"
 
@@ -49,12 +57,12 @@ WITH lines AS (
   SELECT {LINE_KEY}, sum(amount) AS total FROM control.commitments
   WHERE {_where("unit_code", "fiscal_year")} GROUP BY {LINE_KEY}
 ), allocated AS (
-  SELECT unit_code, (payload->>'fiscal_year')::int AS fiscal_year, payload->>'chapter' AS chapter,
+  SELECT unit_code, {_year_of("payload")} AS fiscal_year, payload->>'chapter' AS chapter,
          payload->>'sector_code' AS sector_code, payload->>'source_code' AS source_code,
          sum(CASE WHEN payload->>'kind' = 'reduction' THEN -(payload->>'amount')::bigint
                   ELSE (payload->>'amount')::bigint END) AS total
   FROM control.allocations
-  WHERE status = 'approved' AND {_where("unit_code", "(payload->>'fiscal_year')::int")}
+  WHERE status = 'approved' AND {_where("unit_code", _year_of("payload"))}
   GROUP BY 1, 2, 3, 4, 5
 )
 SELECT {", ".join(f"coalesce(l.{c}, c.{c}) AS {c}" for c in LINE_KEY.split(", "))},
@@ -94,7 +102,7 @@ SELECT a.dossier_id, a.unit_code, a.amount, a.settled, coalesce(s.total, 0) AS s
 FROM control.advances a
 LEFT JOIN settlements s USING (dossier_id)
 JOIN control.vouchers v ON v.dossier_id = a.dossier_id
-WHERE {_where("a.unit_code", "(v.payload->>'fiscal_year')::int")}
+WHERE {_where("a.unit_code", _year_of("v.payload"))}
   AND a.settled <> coalesce(s.total, 0)
 ORDER BY a.dossier_id
 """
@@ -102,7 +110,7 @@ ORDER BY a.dossier_id
 DECISIONS = f"""
 SELECT v.dossier_id, v.unit_code, v.status AS vouchers_status, c.status AS control_status
 FROM vouchers.dossiers v LEFT JOIN control.vouchers c USING (dossier_id)
-WHERE {_where("v.unit_code", "(v.payload->>'fiscal_year')::int")}
+WHERE {_where("v.unit_code", _year_of("v.payload"))}
   AND (
     (v.status IN ('approved', 'refused', 'returned') AND c.status IS DISTINCT FROM v.status)
     OR (c.status IN ('approved', 'refused', 'returned') AND c.status <> v.status
@@ -125,7 +133,7 @@ WHERE {_UNIT.format(col="d.unit_code")}
     WHERE x.dossier_id = d.dossier_id AND x.channel = 'email' AND x.kind = d.status)
   AND (CAST(:year AS integer) IS NULL OR EXISTS (
     SELECT 1 FROM vouchers.dossiers v
-    WHERE v.dossier_id = d.dossier_id AND (v.payload->>'fiscal_year')::int = :year))
+    WHERE v.dossier_id = d.dossier_id AND {_year_of("v.payload")} = :year))
 ORDER BY d.dossier_id
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from testkit import Testbed
 from tests.ops.conftest import Dvc, registered
-from tests.support import Pipeline, Producer, TopicLog
+from tests.support import Pipeline, Producer, TopicLog, set_field, tampered
 
 
 async def test_a_clean_unit_agrees_and_a_line_changed_through_sql_is_named(
@@ -15,6 +15,13 @@ async def test_a_clean_unit_agrees_and_a_line_changed_through_sql_is_named(
         voucher = unit.voucher(total_amount=amount)
         await pipeline.send(voucher, producer)
         await status.statuses(voucher.payload["dossier_id"], {"approved"})
+
+    # A voucher rejected for a fiscal year that is no year is kept as it was sent: the
+    # checks that read stored payloads pass over it.
+    bad_year = unit.voucher()
+    raw = tampered(bad_year, set_field("fiscal_year", 2**40))
+    await producer.send(pipeline.ns.topics.vouchers, raw, unit.code)
+    await status.statuses(bad_year.payload["dossier_id"], {"rejected"})
 
     clean = dvc("reconcile", "--unit", unit.code)
     assert clean.returncode == 0, clean.stdout + clean.stderr

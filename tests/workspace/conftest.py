@@ -14,12 +14,17 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from stack.runner import Endpoints
 from testkit import Testbed, UnitKit
 from tests.support import Pipeline, Producer, TopicLog, new_pipeline, poll, staff_token
 from tests.workspace.browser import chromium, sign_in
+
+# A page's expectations wait for what a person would see, up to 30 s (Playwright's default is
+# 5 s): on a machine busy with other work a page can take longer than that to answer, and a
+# failed expectation still says what it looked for and what the page showed.
+expect.set_options(timeout=30_000)
 
 OFFICE, OTHER = "0011", "0012"
 SECRET_KEY = "workspace-test-key-of-at-least-32-bytes!"
