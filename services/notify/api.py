@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
 from services.notify import db, ledger_db
-from services.notify.sender import Sender
 from shared.auth import Caller, Staff
 from shared.errors import Conflict, NotFound
 from shared.service import Runtime
@@ -40,15 +39,17 @@ class DeliveryView(BaseModel):
     dossier_kind: str | None = None
 
 
-def router(runtime: Runtime, sender: Sender, clock: Callable[[], dt.datetime]) -> APIRouter:
+def router(
+    runtime: Runtime, wake: Callable[[], None], clock: Callable[[], dt.datetime]
+) -> APIRouter:
     api = APIRouter()
     # Type aliases, named as FastAPI's documentation names them.
     doors = runtime.doors(dossier_id=db.office_of_dossier, delivery_id=db.office_of_delivery)
     StaffDep = Annotated[Staff, Depends(doors.staff())]  # noqa: N806
     CallerDep = Annotated[Caller, Depends(doors.caller())]  # noqa: N806
     OpsDep = Annotated[Staff, Depends(doors.staff("ops", "head"))]  # noqa: N806
-    # A delivery put back in the ledger wakes a sender once it is committed.
-    requeue = UnitOfWork(runtime.sessionmaker, runtime.tables, sender.wake)
+    # A delivery put back in the ledger wakes the senders once it is committed.
+    requeue = UnitOfWork(runtime.sessionmaker, runtime.tables, wake)
     columns = [db.deliveries.c[n] for n in DeliveryView.model_fields if n in db.deliveries.c]
 
     @api.get(

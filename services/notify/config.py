@@ -20,6 +20,7 @@ class NotifySettings(StaffMailSettings):
     # connections during a send (the held lock and the attempt record): the pool has 20.
     notify_senders: int = Field(default=4, ge=1, le=8)
     notify_send_batch: int = Field(default=20, ge=1, le=500)
+    notify_webhook_senders: int = Field(default=2, ge=1, le=8)
     # A testing aid: crash at a point of a send (services/notify/faults.py); empty: never.
     notify_fault: str = ""
     # Portals' webhook URLs, comma-separated; each status is posted to each, signed with

@@ -40,12 +40,18 @@ async def insert_deliveries(
     return [(str(c), str(k)) for c, k in (await session.execute(stmt, arrays(rows, columns))).all()]
 
 
-async def lock_due(session: AsyncSession, *, now: dt.datetime, limit: int) -> list[dict[str, Any]]:
-    """Up to `limit` pending deliveries due by `now`, the oldest first, locked until the
-    transaction ends; rows another sender holds are skipped."""
+async def lock_due(
+    session: AsyncSession, *, channel: str, now: dt.datetime, limit: int
+) -> list[dict[str, Any]]:
+    """Up to `limit` pending deliveries of `channel` due by `now`, the oldest first, locked
+    until the transaction ends; rows another sender holds are skipped."""
     stmt = (
         sa.select(deliveries)
-        .where(deliveries.c.status == PENDING, deliveries.c.next_attempt_at <= now)
+        .where(
+            deliveries.c.status == PENDING,
+            deliveries.c.channel == channel,
+            deliveries.c.next_attempt_at <= now,
+        )
         .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True, key_share=True)

@@ -70,7 +70,9 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = utc_no
         batch=settings.notify_send_batch,
     )
     crash = CrashPoint.parse(settings.notify_fault)
-    # Several senders, each with its own SMTP connection, share the ledger (SKIP LOCKED).
+    # Several senders share the ledger (SKIP LOCKED): each email sender with its own SMTP
+    # connection, and webhook senders of their own, so a slow portal never holds up a mail.
+    lanes = ["email"] * settings.notify_senders + ["webhook"] * settings.notify_webhook_senders
     senders = [
         Sender(
             sessionmaker=runtime.sessionmaker,
@@ -78,12 +80,13 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = utc_no
             http=http,
             config=config,
             clock=clock,
+            channel=channel,
             observe=metrics.observe,
             observe_in_doubt=metrics.observe_in_doubt,
             crash=crash,
             on_loop_failure=lambda: runtime.failed("delivery"),
         )
-        for _ in range(settings.notify_senders)
+        for channel in lanes
     ]
 
     def wake_all() -> None:
@@ -126,7 +129,7 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = utc_no
         runtime,
         title="Notify service",
         description="Emails to units and treasury staff, deadline alerts, portal webhooks.",
-        routers=[api.router(runtime, senders[0], clock)],
+        routers=[api.router(runtime, wake_all, clock)],
     )
 
 

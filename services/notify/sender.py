@@ -23,10 +23,11 @@ server was taking the message (`InDoubt`) is counted the same way. That is the o
 second copy can arise, at most one per crash: a row locked by a live sender is skipped, and a
 `sent` row is never picked again.
 
-Emails are retried with backoff until they go (a mail is never given up); a webhook is
-marked `dead` after its last attempt, and staff can retry either from the API. An email that
-fails ends the batch (the server is likely down; the rest wait for the next one), a webhook
-that fails does not (each has its own receiver).
+Each sender works one channel: emails and webhooks have senders of their own, so a portal
+that answers slowly never holds up a mail. A failed send ends the batch (the server is likely
+down or slow; the rest go back to the queue at once). Emails are retried with backoff until
+they go (a mail is never given up); a webhook is marked `dead` after its last attempt, and
+staff can retry either from the API.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class Sender:
     http: httpx.AsyncClient
     config: SenderConfig
     clock: Callable[[], dt.datetime]
+    channel: str = "email"
     observe: Callable[[str, str, str, float], None] = lambda channel, kind, outcome, s: None
     # Called with (channel, n) once the ledger counts n more attempts in doubt.
     observe_in_doubt: Callable[[str, int], None] = lambda channel, n: None
@@ -113,7 +115,9 @@ class Sender:
         outcomes: list[_Outcome] = []
         async with self.sessionmaker() as session:
             async with session.begin():
-                rows = await ledger_db.lock_due(session, now=now, limit=self.config.batch)
+                rows = await ledger_db.lock_due(
+                    session, channel=self.channel, now=now, limit=self.config.batch
+                )
                 if not rows:
                     return 0
                 left = await ledger_db.interrupted(session, [r["id"] for r in rows])
@@ -122,7 +126,7 @@ class Sender:
                     for row in rows:
                         outcome = await self._attempt(marks, row, left.get(row["id"], []), now)
                         outcomes.append(outcome)
-                        if outcome.error is not None and row["channel"] == "email":
+                        if outcome.error is not None:
                             break
                 await self._record(session, outcomes)
             self.crash.reached("recorded")
