@@ -161,6 +161,9 @@ class Run:
                     "WEBHOOK_SECRET": WEBHOOK_SECRET,
                     "WEBHOOK_MAX_ATTEMPTS": "100",
                     "RETRY_MAX_SECONDS": "5",
+                    # The portal is this process, which also reads every status: its answers
+                    # take a while when the machine is busy, so more calls are kept in flight.
+                    "NOTIFY_WEBHOOK_SENDERS": "8",
                     "LOG_LEVEL": "WARNING",
                 }
             )
