@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,10 @@ class Cluster:
     down: set[str] = field(default_factory=set)
     deaths: list[Death] = field(default_factory=list)
     kills: dict[str, int] = field(default_factory=dict)
+    # Faults restart components from worker threads that outlive an interrupted run: once
+    # `stop()` has begun, nothing starts again (the lock orders a restart and the stop).
+    stopping: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def on_ports(cls, var_dir: Path, shift: int) -> Cluster:
@@ -89,7 +94,10 @@ class Cluster:
         deadline = time.monotonic() + 30
         while True:
             try:
-                self._restart(name)
+                with self._lock:
+                    if self.stopping:
+                        return
+                    self._restart(name)
                 break
             except Exception:
                 if time.monotonic() > deadline:
@@ -128,6 +136,8 @@ class Cluster:
                 self.start(name)
 
     def stop(self) -> None:
+        with self._lock:
+            self.stopping = True
         for proc in reversed(list(self.services.values())):
             proc.stop()
         if self.stack is not None:
