@@ -65,11 +65,8 @@ fmt: venv
 typecheck: venv
 	$(BIN)/mypy .
 
-# Two worker processes, each with a stack of its own (tests/conftest.py); PYTEST_WORKERS=0
-# runs the suite in one process.
-PYTEST_WORKERS ?= 2
 pytest: venv
-	$(BIN)/pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile) --durations=15
+	$(BIN)/pytest --durations=15
 
 # A quick run (BENCH_SIZE=20000); BENCH_SIZE=500000 make bench for a whole year-end day.
 bench: venv

@@ -17,26 +17,13 @@ from typing import Literal
 import pytest
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from stack.ports import HIGHEST_SHIFT, OFFSETS, PortShift, stack_settings
+from stack.ports import OFFSETS, PortShift, stack_settings
 from stack.runner import Endpoints, Stack
 from testkit import ICT, Testbed
 from tests.isolation import SuiteServers, claim_database, scrub
 from tests.support import Pipeline, Producer, TopicLog
 
 ROOT = Path(__file__).resolve().parent.parent
-# `make test` runs the suite in two processes (pytest-xdist workers gw0, gw1), each with a
-# stack of its own: the second's ports are 1000 above the first's, its files in a folder of
-# its own. Each test module runs whole in one worker (`--dist loadfile`).
-WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
-WORKER_INDEX = int(WORKER[2:]) if WORKER.startswith("gw") and WORKER[2:].isdigit() else 0
-if WORKER_INDEX:
-    _shift = PortShift().port_shift + 1000 * WORKER_INDEX
-    if _shift > HIGHEST_SHIFT:
-        raise pytest.UsageError(
-            f"worker {WORKER} would shift the test ports by {_shift}, above {HIGHEST_SHIFT}: "
-            "lower DVC_TEST_PORT_SHIFT or run fewer workers (PYTEST_WORKERS)"
-        )
-    os.environ["DVC_TEST_PORT_SHIFT"] = str(_shift)
 # Shifts every port of the test stacks, so that two checkouts can run their suites side by side.
 PORT_SHIFT = PortShift().port_shift
 SCRUBBED = scrub(os.environ)
@@ -52,8 +39,7 @@ class SuiteStack(BaseSettings):
 
 
 SUITE_STACK = SuiteStack().stack
-_FOLDER = "test-stack" if SUITE_STACK == "test" else SUITE_STACK
-TEST_VAR = ROOT / "var" / (f"{_FOLDER}-{WORKER}" if WORKER_INDEX else _FOLDER)
+TEST_VAR = ROOT / "var" / ("test-stack" if SUITE_STACK == "test" else SUITE_STACK)
 
 
 def pytest_report_header() -> list[str]:

@@ -127,18 +127,10 @@ def nested(depth: int) -> Any:
 
 
 def free_port() -> int:
-    """A port nothing listens on, chosen by the OS. Under pytest-xdist, only one whose
-    remainder by the number of workers is this worker's index: a port handed to one worker
-    is never handed to another before its server has bound it."""
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    index = int(worker[2:]) if worker[2:].isdigit() else 0
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port: int = s.getsockname()[1]
-        if port % workers == index % workers:
-            return port
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 @dataclass

@@ -130,12 +130,7 @@ def _suite(env: dict[str, str], *tests: str) -> subprocess.CompletedProcess[str]
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *tests],
         cwd=ROOT,
-        # One pytest process of its own: not a worker of this run's (pytest-xdist) workers.
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")},
-            "DVC_TEST_STACK": "test-nested",
-            **env,
-        },
+        env={**os.environ, "DVC_TEST_STACK": "test-nested", **env},
         capture_output=True,
         text=True,
         timeout=900,
