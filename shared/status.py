@@ -1,4 +1,4 @@
-"""Building `status.changed` events (docs/contract.md §4) for the outbox."""
+"""Building `status.changed` payloads (docs/contract.md §4) and the reasons they carry."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from shared.contract import (
     make_envelope,
 )
 from shared.contract.bounds import MAX_REPORTED_PROBLEMS, storable
-from shared.contract.enums import DossierKind, Status
+from shared.contract.enums import OPEN_STATUSES, DossierKind, Status
 from shared.messaging import Outgoing
 
 # A field path names a sender's member (unknown ones too, of any length); cut so that a
@@ -26,31 +26,26 @@ _MAX_TEXT = 1000
 
 def status_changed(
     *,
-    topic: str,
-    source: str,
-    event_id: str,
-    occurred_at: dt.datetime,
+    kind: DossierKind,
     dossier_id: str,
-    dossier_kind: DossierKind,
     unit_code: str,
     status: Status,
     sequence: int,
     reasons: Sequence[Reason] = (),
     deadline: dt.datetime | None = None,
     decided_by: str | None = None,
-) -> Outgoing:
-    payload = StatusChanged(
+) -> StatusChanged:
+    """A dossier's status; its deadline is told only while the dossier waits for an outcome."""
+    return StatusChanged(
         dossier_id=dossier_id,
-        dossier_kind=dossier_kind,
+        dossier_kind=kind,
         unit_code=unit_code,
         status=status,
         sequence=sequence,
         reasons=tuple(reasons),
-        deadline=deadline,
+        deadline=deadline if status in OPEN_STATUSES else None,
         decided_by=decided_by,
     )
-    envelope = make_envelope(payload, event_id=event_id, occurred_at=occurred_at, source=source)
-    return Outgoing(topic=topic, key=unit_code.encode(), value=encode(envelope))
 
 
 def reasons_json(reasons: Sequence[Reason]) -> list[dict[str, Any]]:
@@ -78,3 +73,21 @@ def rejection_reasons(err: PayloadRejectedError) -> list[Reason]:
             )
         )
     return reasons
+
+
+def status_message(
+    *, topic: str, source: str, event_id: str, occurred_at: dt.datetime, **fields: Any
+) -> Outgoing:
+    """Transitional: a status as a message, for the services not yet on `shared.outbound`."""
+    payload = StatusChanged(
+        dossier_id=fields["dossier_id"],
+        dossier_kind=fields["dossier_kind"],
+        unit_code=fields["unit_code"],
+        status=fields["status"],
+        sequence=fields["sequence"],
+        reasons=tuple(fields.get("reasons", ())),
+        deadline=fields.get("deadline"),
+        decided_by=fields.get("decided_by"),
+    )
+    envelope = make_envelope(payload, event_id=event_id, occurred_at=occurred_at, source=source)
+    return Outgoing(topic=topic, key=payload.unit_code.encode(), value=encode(envelope))

@@ -32,7 +32,7 @@ from shared.contract.duplicates import Republish, StoredRow, resubmission
 from shared.contract.enums import SYSTEM, AllocationKind, DossierKind, EventType, Status
 from shared.messaging import Outgoing, dead_letter
 from shared.signing import content_digest_or
-from shared.status import reasons_json, rejection_reasons, status_changed
+from shared.status import reasons_json, rejection_reasons, status_message
 
 Recorded = AllocationRecorded | CapitalPlanRecorded
 
@@ -96,7 +96,7 @@ def _status(
     sequence: int,
     reasons: Sequence[Reason],
 ) -> Outgoing:
-    return status_changed(
+    return status_message(
         topic=deps.topics.status,
         source=SOURCE,
         event_id=deps.new_id(),

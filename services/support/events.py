@@ -13,7 +13,7 @@ from shared.contract.directory import DirectoryEntry
 from shared.contract.enums import DossierKind, Status
 from shared.contract.internal import SUPPORT_NOTICE, SupportNotice, SupportNoticeKind
 from shared.messaging import Outgoing
-from shared.status import status_changed
+from shared.status import status_message
 
 if TYPE_CHECKING:
     from services.support.handlers import Deps
@@ -29,7 +29,7 @@ def status(
     reasons: Sequence[Reason] = (),
     decided_by: str | None = None,
 ) -> Outgoing:
-    return status_changed(
+    return status_message(
         topic=deps.topics.status,
         source=SOURCE,
         event_id=deps.new_id(),

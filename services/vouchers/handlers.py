@@ -33,7 +33,7 @@ from shared.contract.internal import VOUCHER_RECEIVED, VoucherDecided, VoucherRe
 from shared.directory import load_entries
 from shared.messaging import Outgoing
 from shared.settings import TopicSettings
-from shared.status import reasons_json, status_changed
+from shared.status import reasons_json, status_message
 
 log = logging.getLogger(__name__)
 SOURCE = "vouchers"
@@ -52,7 +52,7 @@ class Deps:
 
 
 def _status(deps: Deps, d: db.Dossier, now: dt.datetime) -> Outgoing:
-    return status_changed(
+    return status_message(
         topic=deps.topics.status,
         source=SOURCE,
         event_id=deps.new_id(),
