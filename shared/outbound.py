@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.consumer import BatchHandler, Handler, Incoming, Item
 from shared.contract import Envelope, encode, make_envelope
 from shared.messaging import Outgoing, dead_letter
+from shared.settings import TopicSettings
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Route:
 
     event: type[BaseModel]
     topic: str
+    """The topic's name in `TopicSettings` (`status`, `units`, …): deployments may rename it."""
     event_type: str
     key: Callable[[Any], str] = field(default=operator.attrgetter("unit_code"))
 
@@ -58,9 +60,14 @@ class Outbound:
 
     source: str
     routes: Sequence[Route]
-    deadletter_topic: str
+    topics: TopicSettings
     new_id: Callable[[], str]
     clock: Callable[[], dt.datetime]
+
+    def __post_init__(self) -> None:
+        unknown = [r.topic for r in self.routes if r.topic not in TopicSettings.model_fields]
+        if unknown:
+            raise ValueError(f"{self.source} routes events to unknown topics {unknown}")
 
     def messages(self, events: Iterable[Event]) -> list[Outgoing]:
         """The message of each event, in order; all stamped with the same time."""
@@ -71,7 +78,7 @@ class Outbound:
     def _message(self, event: Event, now: dt.datetime | None) -> Outgoing:
         if isinstance(event, DeadLetter):
             return dead_letter(
-                topic=self.deadletter_topic,
+                topic=self.topics.deadletter,
                 source_topic=event.message.topic,
                 key=event.message.key,
                 raw=event.message.value or b"",
@@ -88,7 +95,8 @@ class Outbound:
             occurred_at=now,
             source=self.source,
         )
-        return Outgoing(topic=route.topic, key=route.key(event).encode(), value=encode(envelope))
+        topic = getattr(self.topics, route.topic)
+        return Outgoing(topic=topic, key=route.key(event).encode(), value=encode(envelope))
 
     def each(self, handler: EventHandler) -> Handler:
         """A consumer's handler applying `handler` and sending what it returns."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from shared.contract import (
     MalformedPayloadError,
@@ -44,6 +44,40 @@ def status_changed(
         sequence=sequence,
         reasons=tuple(reasons),
         deadline=deadline if status in OPEN_STATUSES else None,
+        decided_by=decided_by,
+    )
+
+
+class Followed(Protocol):
+    """A record whose statuses are published (a dossier, a support request)."""
+
+    @property
+    def unit_code(self) -> str: ...
+
+    @property
+    def deadline(self) -> dt.datetime | None: ...
+
+
+def status_of(
+    kind: DossierKind,
+    record_id: str,
+    record: Followed,
+    status: Status,
+    sequence: int,
+    /,
+    *,
+    reasons: Sequence[Reason] = (),
+    decided_by: str | None = None,
+) -> StatusChanged:
+    """`status_changed` of `record` (kind, id, record, status, sequence: which status it is)."""
+    return status_changed(
+        kind=kind,
+        dossier_id=record_id,
+        unit_code=record.unit_code,
+        status=status,
+        sequence=sequence,
+        reasons=reasons,
+        deadline=record.deadline,
         decided_by=decided_by,
     )
 

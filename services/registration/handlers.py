@@ -34,9 +34,10 @@ from shared.contract.enums import SYSTEM, DossierKind, RequestType, Status
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.outbound import DeadLetter, Event
 from shared.signing import TrustStore, content_digest_or
-from shared.status import reasons_json, rejection_reasons, status_changed
+from shared.status import reasons_json, rejection_reasons, status_of
 
 Outcome = Callable[[str, Sequence[str], float], None]
+KIND = DossierKind.REGISTRATION
 
 
 @dataclass
@@ -47,25 +48,6 @@ class Deps:
     clock: Callable[[], dt.datetime]
     new_id: Callable[[], str]
     observe: Outcome = lambda outcome, reasons, seconds: None
-
-
-def _status(
-    d: db.Dossier,
-    status: Status,
-    sequence: int,
-    reasons: Sequence[Reason] = (),
-    decided_by: str | None = None,
-) -> StatusChanged:
-    return status_changed(
-        kind=DossierKind.REGISTRATION,
-        dossier_id=d.dossier_id,
-        unit_code=d.unit_code,
-        status=status,
-        sequence=sequence,
-        reasons=reasons,
-        deadline=d.deadline,
-        decided_by=decided_by,
-    )
 
 
 async def _transition(
@@ -86,7 +68,9 @@ async def _transition(
         decided_by=decided_by,
         at=deps.clock(),
     )
-    return _status(d, status, sequence, reasons, decided_by)
+    return status_of(
+        KIND, d.dossier_id, d, status, sequence, reasons=reasons, decided_by=decided_by
+    )
 
 
 async def _approve(
@@ -184,7 +168,15 @@ async def _resubmitted(
     if isinstance(decision, Republish):
         _observe(deps, "duplicate", [], message)
         return [
-            _status(known, decision.status, decision.sequence, decision.reasons, known.decided_by)
+            status_of(
+                KIND,
+                known.dossier_id,
+                known,
+                decision.status,
+                decision.sequence,
+                reasons=decision.reasons,
+                decided_by=known.decided_by,
+            )
         ]
     await db.record_status(
         session,
@@ -197,7 +189,17 @@ async def _resubmitted(
         logged_status=decision.status.value,
     )
     _observe(deps, decision.status, [decision.reason], message)
-    return [_status(known, decision.status, decision.next_sequence, [decision.reason], SYSTEM)]
+    return [
+        status_of(
+            KIND,
+            known.dossier_id,
+            known,
+            decision.status,
+            decision.next_sequence,
+            reasons=[decision.reason],
+            decided_by=SYSTEM,
+        )
+    ]
 
 
 async def decide(

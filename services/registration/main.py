@@ -33,8 +33,7 @@ def build(
         new_id=new_id,
         observe=metrics.observe,
     )
-    out = stream.outbound(settings, deps)
-    stream.consume(runtime, settings=settings, deps=deps, out=out)
+    out = stream.wire(runtime, settings, deps)
     return make_api(
         runtime,
         title="Registration service",

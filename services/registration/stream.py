@@ -1,9 +1,9 @@
 """The registration service's edge to Kafka: what it consumes, and where its events go.
 
 A `registration.submitted` is decoded and applied by `handlers.handle_submitted` in the batch
-applier's transaction (`shared.consumer`); the events it returns leave as: a dossier's
-`StatusChanged` on the status topic, a unit's `DirectoryEntry` on the compacted units topic,
-each keyed by unit code; a `DeadLetter` on the dead-letter topic as it was received.
+applier's transaction (`shared.consumer`). Its events leave as declared in `ROUTES`: a
+dossier's `StatusChanged` on the status topic, a unit's `DirectoryEntry` on the compacted
+units topic, each keyed by unit code; a `DeadLetter` on the dead-letter topic as received.
 """
 
 from __future__ import annotations
@@ -19,31 +19,18 @@ from shared.contract.enums import EventType
 from shared.outbound import Outbound, Route
 from shared.service import Runtime
 
-SOURCE = "registration"
+ROUTES = (
+    Route(StatusChanged, "status", EventType.STATUS_CHANGED.value),
+    Route(DirectoryEntry, "units", DIRECTORY_EVENT),
+)
 
 
-def outbound(settings: RegistrationSettings, deps: handlers.Deps) -> Outbound:
-    """Where the service's events go, stamped with its name, new ids and `deps.clock`."""
-    topics = settings.topics
-    routes = [
-        Route(StatusChanged, topics.status, EventType.STATUS_CHANGED.value),
-        Route(DirectoryEntry, topics.units, DIRECTORY_EVENT),
-    ]
-    return Outbound(
-        source=SOURCE,
-        routes=routes,
-        deadletter_topic=topics.deadletter,
-        new_id=deps.new_id,
-        clock=deps.clock,
-    )
-
-
-def consume(
-    runtime: Runtime, *, settings: RegistrationSettings, deps: handlers.Deps, out: Outbound
-) -> None:
-    """The consumer of portals' registrations."""
+def wire(runtime: Runtime, settings: RegistrationSettings, deps: handlers.Deps) -> Outbound:
+    """Consume portals' registrations; the routes of the events, for the API as well."""
+    out = runtime.outbound(ROUTES, new_id=deps.new_id, clock=deps.clock)
     runtime.consume(
         settings.topics.registrations,
         out.each(partial(handlers.handle_submitted, deps=deps)),
         size=settings.registration_batch_size,
     )
+    return out

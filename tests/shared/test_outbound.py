@@ -12,6 +12,7 @@ from shared.consumer import Incoming
 from shared.contract import Reason, StatusChanged, decode_envelope
 from shared.contract.enums import DossierKind, EventType, Status
 from shared.outbound import DeadLetter, Outbound, Route
+from shared.settings import TopicSettings
 from shared.status import status_changed
 
 pytestmark = pytest.mark.fast
@@ -32,8 +33,8 @@ def _outbound() -> Outbound:
     ids = (_id(n) for n in itertools.count(1))
     return Outbound(
         source="registration",
-        routes=[Route(StatusChanged, "dvc.status.v1", EventType.STATUS_CHANGED.value)],
-        deadletter_topic="dvc.deadletter.v1",
+        routes=[Route(StatusChanged, "status", EventType.STATUS_CHANGED.value)],
+        topics=TopicSettings(status="dvc.status.v1", deadletter="dvc.deadletter.v1"),
         new_id=lambda: next(ids),
         clock=lambda: NOW,
     )
@@ -100,3 +101,14 @@ def test_a_dead_letter_is_the_message_as_received_with_why() -> None:
 def test_an_event_without_a_route_is_refused() -> None:
     with pytest.raises(LookupError, match="no route for Unrouted"):
         _outbound().messages([Unrouted(unit_code="1012345")])
+
+
+def test_a_route_to_a_topic_the_settings_do_not_name_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="unknown topics"):
+        Outbound(
+            source="registration",
+            routes=[Route(StatusChanged, "statuses", EventType.STATUS_CHANGED.value)],
+            topics=TopicSettings(),
+            new_id=lambda: _id(1),
+            clock=lambda: NOW,
+        )
