@@ -11,12 +11,9 @@ from shared.contract import (
     PayloadRejectedError,
     Reason,
     StatusChanged,
-    encode,
-    make_envelope,
 )
 from shared.contract.bounds import MAX_REPORTED_PROBLEMS, storable
 from shared.contract.enums import OPEN_STATUSES, DossierKind, Status
-from shared.messaging import Outgoing
 
 # A field path names a sender's member (unknown ones too, of any length); cut so that a
 # status stays small whatever was sent.
@@ -107,21 +104,3 @@ def rejection_reasons(err: PayloadRejectedError) -> list[Reason]:
             )
         )
     return reasons
-
-
-def status_message(
-    *, topic: str, source: str, event_id: str, occurred_at: dt.datetime, **fields: Any
-) -> Outgoing:
-    """Transitional: a status as a message, for the services not yet on `shared.outbound`."""
-    payload = StatusChanged(
-        dossier_id=fields["dossier_id"],
-        dossier_kind=fields["dossier_kind"],
-        unit_code=fields["unit_code"],
-        status=fields["status"],
-        sequence=fields["sequence"],
-        reasons=tuple(fields.get("reasons", ())),
-        deadline=fields.get("deadline"),
-        decided_by=fields.get("decided_by"),
-    )
-    envelope = make_envelope(payload, event_id=event_id, occurred_at=occurred_at, source=source)
-    return Outgoing(topic=topic, key=payload.unit_code.encode(), value=encode(envelope))
