@@ -20,13 +20,11 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.engine import Connection
 
 from ops.errors import NotFound
-from shared.contract import Reason
+from shared.contract import Reason, encode, make_envelope
 from shared.contract.enums import DossierKind, Status
 from shared.messaging import Outgoing
 from shared.status import status_changed
 
-# Deadlines travel only with the statuses that still run against them (as the services do).
-_WITH_DEADLINE = ("received", "in_review")
 _SELECT = """
 SELECT 'voucher' AS kind, 'vouchers' AS source, dossier_id, unit_code, status, sequence,
        reasons, deadline, decided_by, received_at AS since
@@ -96,20 +94,18 @@ def select(
 
 
 def message(c: Current, *, topic: str, now: dt.datetime) -> Outgoing:
-    return status_changed(
-        topic=topic,
-        source=c.source,
-        event_id=str(uuid.uuid4()),
-        occurred_at=now,
+    payload = status_changed(
+        kind=DossierKind(c.kind),
         dossier_id=c.dossier_id,
-        dossier_kind=DossierKind(c.kind),
         unit_code=c.unit_code,
         status=Status(c.status),
         sequence=c.sequence,
         reasons=[Reason.model_validate(r) for r in c.reasons],
-        deadline=c.deadline if c.status in _WITH_DEADLINE else None,
+        deadline=c.deadline,
         decided_by=c.decided_by,
     )
+    envelope = make_envelope(payload, event_id=str(uuid.uuid4()), occurred_at=now, source=c.source)
+    return Outgoing(topic=topic, key=c.unit_code.encode(), value=encode(envelope))
 
 
 async def publish(

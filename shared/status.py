@@ -1,22 +1,19 @@
-"""Building `status.changed` events (docs/contract.md §4) for the outbox."""
+"""Building `status.changed` payloads (docs/contract.md §4) and the reasons they carry."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from shared.contract import (
     MalformedPayloadError,
     PayloadRejectedError,
     Reason,
     StatusChanged,
-    encode,
-    make_envelope,
 )
 from shared.contract.bounds import MAX_REPORTED_PROBLEMS, storable
-from shared.contract.enums import DossierKind, Status
-from shared.messaging import Outgoing
+from shared.contract.enums import OPEN_STATUSES, DossierKind, Status
 
 # A field path names a sender's member (unknown ones too, of any length); cut so that a
 # status stays small whatever was sent.
@@ -26,31 +23,60 @@ _MAX_TEXT = 1000
 
 def status_changed(
     *,
-    topic: str,
-    source: str,
-    event_id: str,
-    occurred_at: dt.datetime,
+    kind: DossierKind,
     dossier_id: str,
-    dossier_kind: DossierKind,
     unit_code: str,
     status: Status,
     sequence: int,
     reasons: Sequence[Reason] = (),
     deadline: dt.datetime | None = None,
     decided_by: str | None = None,
-) -> Outgoing:
-    payload = StatusChanged(
+) -> StatusChanged:
+    """A dossier's status; its deadline is told only while the dossier waits for an outcome."""
+    return StatusChanged(
         dossier_id=dossier_id,
-        dossier_kind=dossier_kind,
+        dossier_kind=kind,
         unit_code=unit_code,
         status=status,
         sequence=sequence,
         reasons=tuple(reasons),
-        deadline=deadline,
+        deadline=deadline if status in OPEN_STATUSES else None,
         decided_by=decided_by,
     )
-    envelope = make_envelope(payload, event_id=event_id, occurred_at=occurred_at, source=source)
-    return Outgoing(topic=topic, key=unit_code.encode(), value=encode(envelope))
+
+
+class Followed(Protocol):
+    """A record whose statuses are published (a dossier, a support request)."""
+
+    @property
+    def unit_code(self) -> str: ...
+
+    @property
+    def deadline(self) -> dt.datetime | None: ...
+
+
+def status_of(
+    kind: DossierKind,
+    record_id: str,
+    record: Followed,
+    status: Status,
+    sequence: int,
+    /,
+    *,
+    reasons: Sequence[Reason] = (),
+    decided_by: str | None = None,
+) -> StatusChanged:
+    """`status_changed` of `record` (kind, id, record, status, sequence: which status it is)."""
+    return status_changed(
+        kind=kind,
+        dossier_id=record_id,
+        unit_code=record.unit_code,
+        status=status,
+        sequence=sequence,
+        reasons=reasons,
+        deadline=record.deadline,
+        decided_by=decided_by,
+    )
 
 
 def reasons_json(reasons: Sequence[Reason]) -> list[dict[str, Any]]:

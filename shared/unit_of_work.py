@@ -3,7 +3,7 @@ in that same transaction, and whoever publishes them woken once it has committed
 
     async with work() as tx:
         result, events = await handlers.decide(tx.session, ...)
-        tx.publish(events)
+        tx.publish(out.messages(events))    # the service's routes (`shared.outbound`)
 
 If the block raises, the transaction rolls back, nothing reaches the outbox and nobody is
 woken. Otherwise the events are in the outbox when the commit returns, and only then is `wake`

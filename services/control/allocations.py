@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.control import db, domain, ledger_db
-from services.control.handlers import SOURCE, Deps
+from services.control.handlers import Deps
 from shared import codes
 from shared.consumer import Incoming
 from shared.contract import (
@@ -25,12 +25,13 @@ from shared.contract import (
     PayloadRejectedError,
     Reason,
     ReasonCode,
+    StatusChanged,
     parse_payload,
 )
 from shared.contract.bounds import pruned, readable_code, readable_id, unreadable_id
 from shared.contract.duplicates import Republish, StoredRow, resubmission
 from shared.contract.enums import SYSTEM, AllocationKind, DossierKind, EventType, Status
-from shared.messaging import Outgoing, dead_letter
+from shared.outbound import DeadLetter, Event
 from shared.signing import content_digest_or
 from shared.status import reasons_json, rejection_reasons, status_changed
 
@@ -88,21 +89,16 @@ CAPITAL_PLANS = Book(
 
 
 def _status(
-    deps: Deps,
     book: Book,
     record_id: str,
     unit_code: str,
     status: Status,
     sequence: int,
     reasons: Sequence[Reason],
-) -> Outgoing:
+) -> StatusChanged:
     return status_changed(
-        topic=deps.topics.status,
-        source=SOURCE,
-        event_id=deps.new_id(),
-        occurred_at=deps.clock(),
+        kind=book.kind,
         dossier_id=record_id,
-        dossier_kind=book.kind,
         unit_code=unit_code,
         status=status,
         sequence=sequence,
@@ -130,7 +126,7 @@ def _problems(book: Book, a: Recorded) -> list[Reason]:
 
 async def handle_allocation(
     session: AsyncSession, envelope: Envelope, message: Incoming, *, deps: Deps
-) -> list[Outgoing]:
+) -> list[Event]:
     """A record from the budget system: change the line, or refuse and change nothing."""
     book = CAPITAL_PLANS if envelope.event_type == EventType.CAPITAL_PLAN_RECORDED else ALLOCATIONS
     now = deps.clock()
@@ -138,15 +134,7 @@ async def handle_allocation(
     record_id = readable_id(raw.get(book.id_field))
     if record_id is None:
         problem = unreadable_id(book.id_field, raw.get(book.id_field))
-        return [
-            dead_letter(
-                topic=deps.topics.deadletter,
-                source_topic=message.topic,
-                key=message.key,
-                raw=message.value or b"",
-                error=f"{envelope.event_type}: {problem}",
-            )
-        ]
+        return [DeadLetter(message, f"{envelope.event_type}: {problem}")]
     unit_code = readable_code(raw.get("unit_code"))
     digest = content_digest_or(raw, fallback=message.value or b"")
     existing = await db.lock_record(session, book.records, book.id_field, record_id)
@@ -160,12 +148,10 @@ async def handle_allocation(
         )
         if isinstance(decision, Republish):
             status, sequence, reasons = decision.status, decision.sequence, list(decision.reasons)
-            return [_status(deps, book, record_id, unit_code, status, sequence, reasons)]
+            return [_status(book, record_id, unit_code, status, sequence, reasons)]
         sequence = decision.next_sequence
         await db.use_sequence(session, book.records, book.id_field, record_id, sequence)
-        return [
-            _status(deps, book, record_id, unit_code, decision.status, sequence, [decision.reason])
-        ]
+        return [_status(book, record_id, unit_code, decision.status, sequence, [decision.reason])]
     try:
         record: Recorded | None = parse_payload(envelope, book.model)
         reasons = _problems(book, record) if record else []
@@ -197,7 +183,7 @@ async def handle_allocation(
             }
         ],
     )
-    return [_status(deps, book, record_id, unit_code, status, 1, reasons)]
+    return [_status(book, record_id, unit_code, status, 1, reasons)]
 
 
 async def _reduction_refused(

@@ -16,6 +16,7 @@ from services.control.domain import line_amounts
 from shared.auth import Caller, Staff
 from shared.contract import DossierKind, InvestmentSubmitted, Reason, VoucherSubmitted
 from shared.errors import NotFound
+from shared.outbound import Outbound
 from shared.paging import FiscalYear, Page, PageSize
 from shared.service import Runtime
 
@@ -147,7 +148,7 @@ async def _investment_lines(
     return [line], contract
 
 
-def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
+def router(runtime: Runtime, deps: handlers.Deps, out: Outbound) -> APIRouter:
     api = APIRouter()
     # Type aliases, named as FastAPI's documentation names them.
     doors = runtime.doors(dossier_id=db.office_of_dossier, unit_code=db.office_of_unit)
@@ -230,7 +231,7 @@ def router(runtime: Runtime, deps: handlers.Deps) -> APIRouter:
                 staff=staff,
                 deps=deps,
             )
-            tx.publish(events)
+            tx.publish(out.messages(events))
         return DecisionResult(dossier_id=dossier_id, status=status)
 
     @api.get(

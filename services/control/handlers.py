@@ -19,22 +19,15 @@ from shared.contract import (
     InvestmentSubmitted,
     Reason,
     VoucherSubmitted,
-    encode,
-    make_envelope,
 )
 from shared.contract.enums import SYSTEM, Status
-from shared.contract.internal import VOUCHER_DECIDED, VoucherDecided, VoucherReceived
+from shared.contract.internal import VoucherDecided, VoucherReceived
 from shared.errors import Conflict, InvalidRequest, NotFound
-from shared.messaging import Outgoing
-from shared.settings import TopicSettings
 from shared.status import reasons_json
-
-SOURCE = "control"
 
 
 @dataclass
 class Deps:
-    topics: TopicSettings
     rules: domain.ControlRules
     clock: Callable[[], dt.datetime]
     new_id: Callable[[], str]
@@ -45,7 +38,6 @@ class Deps:
 
 
 def _decided(
-    deps: Deps,
     *,
     dossier_id: str,
     unit_code: str,
@@ -53,8 +45,8 @@ def _decided(
     reasons: Sequence[Reason],
     by: str,
     now: dt.datetime,
-) -> Outgoing:
-    decision = VoucherDecided(
+) -> VoucherDecided:
+    return VoucherDecided(
         dossier_id=dossier_id,
         unit_code=unit_code,
         status=status,
@@ -62,14 +54,6 @@ def _decided(
         decided_by=by,
         decided_at=now,
     )
-    envelope = make_envelope(
-        decision.model_dump(mode="json"),
-        event_type=VOUCHER_DECIDED,
-        event_id=deps.new_id(),
-        occurred_at=now,
-        source=SOURCE,
-    )
-    return Outgoing(topic=deps.topics.decisions, key=unit_code.encode(), value=encode(envelope))
 
 
 def _parse(r: VoucherReceived) -> VoucherSubmitted | InvestmentSubmitted:
@@ -134,7 +118,7 @@ def _amount(d: VoucherSubmitted | InvestmentSubmitted) -> int:
 
 async def handle_received(
     session: AsyncSession, items: Sequence[Item], *, deps: Deps
-) -> list[Outgoing]:
+) -> list[VoucherDecided]:
     """Vouchers and investment requests accepted at intake: return, refuse, hold for review,
     or approve and commit, all in the caller's transaction."""
     now = deps.clock()
@@ -171,7 +155,6 @@ async def handle_received(
         rows.append(row)
         out.append(
             _decided(
-                deps,
                 dossier_id=r.dossier_id,
                 unit_code=r.unit_code,
                 status=status,
@@ -196,7 +179,7 @@ async def decide_review(
     reasons: Sequence[Reason],
     staff: Staff,
     deps: Deps,
-) -> tuple[str, list[Outgoing]]:
+) -> tuple[str, list[VoucherDecided]]:
     """An officer's decision on a voucher held for review; approval re-checks the money."""
     now = deps.clock()
     row = (await db.lock_vouchers(session, [dossier_id])).get(dossier_id)
@@ -238,7 +221,6 @@ async def decide_review(
         deps.observe_review((now - row["review_since"]).total_seconds())
     return status, [
         _decided(
-            deps,
             dossier_id=dossier_id,
             unit_code=row["unit_code"],
             status=status,

@@ -7,15 +7,13 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
-from functools import partial
 
 from fastapi import FastAPI
 
-from services.control import allocations, api, db, handlers
+from services.control import api, db, handlers, stream
 from services.control.config import ControlSettings
 from services.control.metrics import ControlMetrics
 from shared.clock import utc_now
-from shared.directory import directory_handler
 from shared.logging import configure_logging
 from shared.service import Runtime, build_runtime, make_api, serve
 
@@ -49,7 +47,6 @@ def build(
     runtime = build_runtime("control", settings, db.messaging)
     metrics = ControlMetrics(runtime.registry)
     deps = handlers.Deps(
-        topics=settings.topics,
         rules=settings.rules(),
         investment_rules=settings.investment_rules(),
         clock=clock,
@@ -58,22 +55,14 @@ def build(
         observe_commit=metrics.commitment.observe,
         observe_review=metrics.time_in_review.observe,
     )
-    runtime.consume(settings.topics.units, directory_handler(db.directory), size=200)
-    runtime.consume(
-        settings.topics.allocations, partial(allocations.handle_allocation, deps=deps), size=200
-    )
-    runtime.consume(
-        settings.topics.control,
-        batch_handler=partial(handlers.handle_received, deps=deps),
-        size=settings.control_batch_size,
-    )
+    out = stream.wire(runtime, settings, deps)
     runtime.background(lambda: _watch_reviews(runtime, metrics, clock))
     return make_api(
         runtime,
         title="Control service",
         description="Spending control against budget estimates and capital plans, with "
         "officers' review.",
-        routers=[api.router(runtime, deps)],
+        routers=[api.router(runtime, deps, out)],
     )
 
 

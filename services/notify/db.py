@@ -219,6 +219,38 @@ async def save_dossiers(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
     )
 
 
+async def watch_request(
+    session: AsyncSession,
+    *,
+    request_id: str,
+    unit_code: str,
+    treasury_code: str,
+    deadline: dt.datetime | None,
+    now: dt.datetime,
+) -> None:
+    """Watch a support request's deadline from its receipt; a request already watched only
+    takes the office given."""
+    stmt = pg_insert(dossiers).values(
+        dossier_id=request_id,
+        dossier_kind="support",
+        unit_code=unit_code,
+        treasury_code=treasury_code,
+        status="",
+        sequence=0,
+        deadline=deadline,
+        first_seen=now,
+        warned=False,
+        overdue_alerted=False,
+        reasons=[],
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["dossier_id"],
+            set_={"treasury_code": stmt.excluded.treasury_code},
+        )
+    )
+
+
 async def due_for_warning(session: AsyncSession, *, until: dt.datetime) -> list[dict[str, Any]]:
     """Dossiers under review whose deadline falls before `until` and that have not been told
     overdue yet, locked; rows another scanner holds are skipped."""

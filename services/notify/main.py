@@ -7,20 +7,18 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
 
-from services.notify import api, db, domain, handlers, ledger_db
+from services.notify import api, db, domain, handlers, ledger_db, stream
 from services.notify.config import NotifySettings
 from services.notify.faults import CrashPoint
 from services.notify.metrics import NotifyMetrics
 from services.notify.render import Renderer
 from services.notify.sender import Sender, SenderConfig
 from services.notify.smtp import MailTransport
-from services.notify.support import handle_support_notices
 from shared.clock import utc_now
 from shared.logging import configure_logging
 from shared.service import Runtime, build_runtime, make_api, serve
@@ -103,24 +101,7 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = utc_no
         wake=wake_all,
     )
     # Deliveries a batch writes wake the senders once it has committed.
-    runtime.consume(
-        settings.topics.units,
-        handlers.directory_with_notices(deps),
-        size=200,
-        on_committed=wake_all,
-    )
-    runtime.consume(
-        settings.topics.status,
-        batch_handler=partial(handlers.handle_statuses, deps=deps),
-        size=settings.notify_batch_size,
-        on_committed=wake_all,
-    )
-    runtime.consume(
-        settings.topics.support_notices,
-        batch_handler=partial(handle_support_notices, deps=deps),
-        size=200,
-        on_committed=wake_all,
-    )
+    stream.wire(runtime, settings, deps, wake=wake_all)
     for each in senders:
         runtime.background(each.run)
     runtime.background(lambda: _watch(runtime, deps, metrics))

@@ -7,11 +7,9 @@ recipient) — so a redelivered notice, a replayed scan or a crash never sends o
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify import db, domain
@@ -19,7 +17,7 @@ from services.notify.deliveries import Deps, email_row, local_time, write_delive
 from shared.consumer import Item
 from shared.contract.enums import Status
 from shared.contract.internal import SupportNotice, SupportNoticeKind
-from shared.messaging import Outgoing
+from shared.outbound import Event
 
 CATEGORY = {
     "registration": ("đăng ký sử dụng dịch vụ", "registration"),
@@ -102,7 +100,7 @@ def notices_of(notice: SupportNotice, deps: Deps) -> list[domain.Notice]:
 
 async def handle_support_notices(
     session: AsyncSession, items: Sequence[Item], *, deps: Deps
-) -> list[Outgoing]:
+) -> list[Event]:
     """Write the emails of each notice; on receipt, note the request's office and deadline
     so that the deadline scan can warn the office even before the request's status arrives."""
     now = deps.clock()
@@ -111,28 +109,13 @@ async def handle_support_notices(
         notice = SupportNotice.model_validate(envelope.payload)
         rows += [email_row(deps, n, now) for n in notices_of(notice, deps)]
         if notice.kind == SupportNoticeKind.RECEIVED:
-            await _watch(session, notice, now)
+            await db.watch_request(
+                session,
+                request_id=notice.request_id,
+                unit_code=notice.unit_code,
+                treasury_code=notice.treasury_code,
+                deadline=notice.deadline,
+                now=now,
+            )
     await write_deliveries(session, deps, rows)
     return []
-
-
-async def _watch(session: AsyncSession, notice: SupportNotice, now: dt.datetime) -> None:
-    stmt = pg_insert(db.dossiers).values(
-        dossier_id=notice.request_id,
-        dossier_kind="support",
-        unit_code=notice.unit_code,
-        treasury_code=notice.treasury_code,
-        status="",
-        sequence=0,
-        deadline=notice.deadline,
-        first_seen=now,
-        warned=False,
-        overdue_alerted=False,
-        reasons=[],
-    )
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["dossier_id"],
-            set_={"treasury_code": stmt.excluded.treasury_code},
-        )
-    )

@@ -19,7 +19,7 @@ from shared.contract.directory import DirectoryEntry
 from shared.contract.enums import EventType
 from shared.errors import NotFound
 from shared.intake import Accepted, submit
-from shared.messaging import Outgoing
+from shared.outbound import Event, Outbound
 from shared.paging import Page, PageSize
 from shared.service import Runtime
 
@@ -51,7 +51,9 @@ def _view(d: db.Dossier, history: list[dict[str, Any]] | None = None) -> Dossier
     return DossierView(**fields, history=history or [])
 
 
-def router(runtime: Runtime, deps: handlers.Deps, metrics: RegistrationMetrics) -> APIRouter:
+def router(
+    runtime: Runtime, deps: handlers.Deps, metrics: RegistrationMetrics, out: Outbound
+) -> APIRouter:
     api = APIRouter()
     settings = runtime.settings
     # Type aliases, named as FastAPI's documentation names them.
@@ -63,7 +65,7 @@ def router(runtime: Runtime, deps: handlers.Deps, metrics: RegistrationMetrics) 
     async def in_transaction(work: Any) -> Any:
         async with runtime.unit_of_work() as tx:
             result, events = await work(tx.session)
-            tx.publish(events)
+            tx.publish(out.messages(events))
         return result
 
     @api.post(
@@ -129,7 +131,7 @@ def router(runtime: Runtime, deps: handlers.Deps, metrics: RegistrationMetrics) 
         summary="Approve or refuse a registration under review",
     )
     async def decide(dossier_id: str, decision: Decision, staff: StaffDep) -> DossierView:
-        async def work(session: AsyncSession) -> tuple[None, list[Outgoing]]:
+        async def work(session: AsyncSession) -> tuple[None, list[Event]]:
             events = await handlers.decide(
                 session,
                 dossier_id=dossier_id,
@@ -175,7 +177,7 @@ def router(runtime: Runtime, deps: handlers.Deps, metrics: RegistrationMetrics) 
         return entry
 
     async def _set_status(unit_code: str, suspend: bool, staff: Staff) -> DirectoryEntry:
-        async def work(session: AsyncSession) -> tuple[DirectoryEntry, list[Outgoing]]:
+        async def work(session: AsyncSession) -> tuple[DirectoryEntry, list[Event]]:
             return await handlers.set_unit_status(
                 session, unit_code=unit_code, suspend=suspend, staff=staff, deps=deps
             )

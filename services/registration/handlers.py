@@ -1,7 +1,8 @@
-"""Use cases of the registration service: a message or a request in, outgoing events out.
+"""Use cases of the registration service: a message or a request in, domain events out.
 
-Each runs inside the caller's transaction; the caller writes the returned events to the outbox
-in that same transaction.
+Each runs inside the caller's transaction and returns what happened (a dossier's
+`StatusChanged`, a unit's new `DirectoryEntry`, a `DeadLetter`); `stream` routes them, and
+the caller writes them to the outbox in that same transaction.
 """
 
 from __future__ import annotations
@@ -22,70 +23,31 @@ from shared.contract import (
     Reason,
     ReasonCode,
     RegistrationSubmitted,
-    encode,
-    make_envelope,
+    StatusChanged,
     parse_payload,
 )
 from shared.contract.bounds import pruned, readable_code, readable_id, unreadable_id
 from shared.contract.deadlines import WorkingCalendar, registration_deadline
-from shared.contract.directory import EVENT_TYPE as DIRECTORY_EVENT
 from shared.contract.directory import DirectoryEntry
 from shared.contract.duplicates import Republish, resubmission
 from shared.contract.enums import SYSTEM, DossierKind, RequestType, Status
 from shared.errors import Conflict, InvalidRequest, NotFound
-from shared.messaging import Outgoing, dead_letter
-from shared.settings import TopicSettings
+from shared.outbound import DeadLetter, Event
 from shared.signing import TrustStore, content_digest_or
-from shared.status import reasons_json, rejection_reasons, status_changed
+from shared.status import reasons_json, rejection_reasons, status_of
 
-SOURCE = "registration"
 Outcome = Callable[[str, Sequence[str], float], None]
+KIND = DossierKind.REGISTRATION
 
 
 @dataclass
 class Deps:
-    topics: TopicSettings
     trust: TrustStore
     calendar: WorkingCalendar
     approval: Literal["manual", "auto"]
     clock: Callable[[], dt.datetime]
     new_id: Callable[[], str]
     observe: Outcome = lambda outcome, reasons, seconds: None
-
-
-def _status(
-    deps: Deps,
-    d: db.Dossier,
-    status: Status,
-    sequence: int,
-    reasons: Sequence[Reason] = (),
-    decided_by: str | None = None,
-) -> Outgoing:
-    return status_changed(
-        topic=deps.topics.status,
-        source=SOURCE,
-        event_id=deps.new_id(),
-        occurred_at=deps.clock(),
-        dossier_id=d.dossier_id,
-        dossier_kind=DossierKind.REGISTRATION,
-        unit_code=d.unit_code,
-        status=status,
-        sequence=sequence,
-        reasons=reasons,
-        deadline=d.deadline if status in (Status.RECEIVED, Status.IN_REVIEW) else None,
-        decided_by=decided_by,
-    )
-
-
-def directory_update(deps: Deps, entry: DirectoryEntry) -> Outgoing:
-    envelope = make_envelope(
-        entry.model_dump(mode="json"),
-        event_type=DIRECTORY_EVENT,
-        event_id=deps.new_id(),
-        occurred_at=deps.clock(),
-        source=SOURCE,
-    )
-    return Outgoing(topic=deps.topics.units, key=entry.unit_code.encode(), value=encode(envelope))
 
 
 async def _transition(
@@ -96,7 +58,7 @@ async def _transition(
     sequence: int,
     reasons: Sequence[Reason] = (),
     decided_by: str | None = None,
-) -> Outgoing:
+) -> StatusChanged:
     await db.record_status(
         session,
         dossier_id=d.dossier_id,
@@ -106,7 +68,9 @@ async def _transition(
         decided_by=decided_by,
         at=deps.clock(),
     )
-    return _status(deps, d, status, sequence, reasons, decided_by)
+    return status_of(
+        KIND, d.dossier_id, d, status, sequence, reasons=reasons, decided_by=decided_by
+    )
 
 
 async def _approve(
@@ -116,32 +80,24 @@ async def _approve(
     reg: RegistrationSubmitted,
     sequence: int,
     decided_by: str,
-) -> list[Outgoing]:
+) -> list[Event]:
     existing = await db.get_unit(session, reg.unit.code, lock=True)
     entry = domain.apply(reg, existing, now=deps.clock())
     await db.save_unit(session, entry)
     approved = await _transition(session, deps, d, Status.APPROVED, sequence, (), decided_by)
-    return [approved, directory_update(deps, entry)]
+    return [approved, entry]
 
 
 async def handle_submitted(
     session: AsyncSession, envelope: Envelope, message: Incoming, *, deps: Deps
-) -> list[Outgoing]:
+) -> list[Event]:
     """A `registration.submitted` from a portal: validate, record, decide or queue for staff."""
     now = deps.clock()
     raw = envelope.payload
     dossier_id, unit = readable_id(raw.get("dossier_id")), raw.get("unit")
     if dossier_id is None:
-        return [
-            dead_letter(
-                topic=deps.topics.deadletter,
-                source_topic=message.topic,
-                key=message.key,
-                raw=message.value or b"",
-                error="registration.submitted: "
-                + unreadable_id("dossier_id", raw.get("dossier_id")),
-            )
-        ]
+        problem = unreadable_id("dossier_id", raw.get("dossier_id"))
+        return [DeadLetter(message, f"registration.submitted: {problem}")]
     unit_code = readable_code(unit.get("code") if isinstance(unit, dict) else None)
     try:
         reg: RegistrationSubmitted | None = parse_payload(envelope, RegistrationSubmitted)
@@ -177,13 +133,15 @@ async def handle_submitted(
     if rejected_for:
         dossier = _with(dossier, status=Status.REJECTED.value)
         await db.insert_dossier(session, dossier)
-        out = [await _transition(session, deps, dossier, Status.REJECTED, 1, rejected_for, SYSTEM)]
+        rejected = await _transition(
+            session, deps, dossier, Status.REJECTED, 1, rejected_for, SYSTEM
+        )
         _observe(deps, Status.REJECTED, rejected_for, message)
-        return out
+        return [rejected]
     assert reg is not None
     dossier = _with(dossier, deadline=registration_deadline(now, calendar=deps.calendar))
     await db.insert_dossier(session, dossier)
-    out = [await _transition(session, deps, dossier, Status.RECEIVED, 1)]
+    out: list[Event] = [await _transition(session, deps, dossier, Status.RECEIVED, 1)]
     if deps.approval == "auto":
         out += await _approve(session, deps, dossier, reg, 2, SYSTEM)
         _observe(deps, Status.APPROVED, [], message)
@@ -204,14 +162,20 @@ def _observe(deps: Deps, outcome: str, reasons: Sequence[Reason], message: Incom
 
 async def _resubmitted(
     session: AsyncSession, deps: Deps, known: db.Dossier, digest: str, message: Incoming
-) -> list[Outgoing]:
+) -> list[Event]:
     """The dossier id sent again: `shared.contract.duplicates` decides."""
     decision = resubmission(known, record_id=known.dossier_id, content_hash=digest)
     if isinstance(decision, Republish):
         _observe(deps, "duplicate", [], message)
         return [
-            _status(
-                deps, known, decision.status, decision.sequence, decision.reasons, known.decided_by
+            status_of(
+                KIND,
+                known.dossier_id,
+                known,
+                decision.status,
+                decision.sequence,
+                reasons=decision.reasons,
+                decided_by=known.decided_by,
             )
         ]
     await db.record_status(
@@ -226,7 +190,15 @@ async def _resubmitted(
     )
     _observe(deps, decision.status, [decision.reason], message)
     return [
-        _status(deps, known, decision.status, decision.next_sequence, [decision.reason], SYSTEM)
+        status_of(
+            KIND,
+            known.dossier_id,
+            known,
+            decision.status,
+            decision.next_sequence,
+            reasons=[decision.reason],
+            decided_by=SYSTEM,
+        )
     ]
 
 
@@ -238,7 +210,7 @@ async def decide(
     reasons: Sequence[Reason],
     staff: Staff,
     deps: Deps,
-) -> list[Outgoing]:
+) -> list[Event]:
     """An officer approves or refuses a registration held for review."""
     d = await db.get_dossier(session, dossier_id, lock=True)
     if d is None:
@@ -272,7 +244,7 @@ async def decide(
 
 async def set_unit_status(
     session: AsyncSession, *, unit_code: str, suspend: bool, staff: Staff, deps: Deps
-) -> tuple[DirectoryEntry, list[Outgoing]]:
+) -> tuple[DirectoryEntry, list[Event]]:
     """Suspend a unit (it can no longer submit vouchers) or reinstate it."""
     entry = await db.get_unit(session, unit_code, lock=True)
     if entry is None:
@@ -283,4 +255,4 @@ async def set_unit_status(
         raise Conflict(f"unit {unit_code} is {entry.status}; it cannot become {wanted}")
     updated = domain.set_status(entry, wanted, now=deps.clock())
     await db.save_unit(session, updated)
-    return updated, [directory_update(deps, updated)]
+    return updated, [updated]

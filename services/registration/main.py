@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from functools import partial
 
 from fastapi import FastAPI
 
-from services.registration import api, db, handlers
+from services.registration import api, db, handlers, stream
 from services.registration.config import RegistrationSettings
 from services.registration.metrics import RegistrationMetrics
 from shared.clock import utc_now
@@ -27,7 +26,6 @@ def build(
     runtime = build_runtime("registration", settings, db.messaging)
     metrics = RegistrationMetrics(runtime.registry)
     deps = handlers.Deps(
-        topics=settings.topics,
         trust=load_trust_store(settings.trusted_ca_file),
         calendar=settings.calendar(),
         approval=settings.registration_approval,
@@ -35,16 +33,12 @@ def build(
         new_id=new_id,
         observe=metrics.observe,
     )
-    runtime.consume(
-        settings.topics.registrations,
-        partial(handlers.handle_submitted, deps=deps),
-        size=settings.registration_batch_size,
-    )
+    out = stream.wire(runtime, settings, deps)
     return make_api(
         runtime,
         title="Registration service",
         description="Units register for the online service with their signers' certificates.",
-        routers=[api.router(runtime, deps, metrics)],
+        routers=[api.router(runtime, deps, metrics, out)],
     )
 
 

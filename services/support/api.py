@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support import db, handlers
 from services.support.metrics import SupportMetrics
@@ -17,7 +16,7 @@ from shared.auth import Caller, Staff
 from shared.contract.enums import EventType, Status, SupportResolution, SupportStatusFilter
 from shared.errors import NotFound
 from shared.intake import submit
-from shared.messaging import enqueue
+from shared.outbound import Outbound
 from shared.paging import Page, PageSize
 from shared.service import Runtime
 
@@ -82,7 +81,9 @@ def _view(
     )
 
 
-def router(runtime: Runtime, deps: handlers.Deps, metrics: SupportMetrics) -> APIRouter:
+def router(
+    runtime: Runtime, deps: handlers.Deps, metrics: SupportMetrics, out: Outbound
+) -> APIRouter:
     api = APIRouter()
     settings = runtime.settings
     # Type aliases, named as FastAPI's documentation names them.
@@ -168,18 +169,16 @@ def router(runtime: Runtime, deps: handlers.Deps, metrics: SupportMetrics) -> AP
         summary="Reply to a request: answered (more may follow), resolved or deferred",
     )
     async def post_reply(request_id: str, body: ReplyBody, staff: StaffDep) -> RequestView:
-        async with runtime.sessionmaker() as session, session.begin():
-            session_: AsyncSession = session
+        async with runtime.unit_of_work() as tx:
             events = await handlers.reply(
-                session_,
+                tx.session,
                 request_id=request_id,
                 message=body.message,
                 resolution=body.resolution,
                 staff=staff,
                 deps=deps,
             )
-            await enqueue(session_, runtime.tables, events)
-        runtime.relay.wake()
+            tx.publish(out.messages(events))
         metrics.replies.labels(body.resolution).inc()
         return await get_support(request_id, Caller(portal=False, staff=staff))
 

@@ -1,19 +1,21 @@
 """Use cases of the support service: a request or an officer's reply in, events out.
 
-Each runs inside the caller's transaction; the caller writes the returned events to the outbox
-in that same transaction. Events out: the request's statuses (`dvc.status.v1`, `dossier_kind`
-`support`) and, for notify, what its emails say (`support.notice`).
+Each runs inside the caller's transaction and returns what happened: the request's statuses
+(`StatusChanged`, `dossier_kind` `support`), what notify's emails say (`SupportNotice`), or a
+`DeadLetter`; `stream` routes them and the caller writes them to the outbox in that same
+transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.support import db, domain, events
+from services.support import db, domain
 from shared.auth import Staff
 from shared.consumer import Incoming
 from shared.contract import (
@@ -21,19 +23,20 @@ from shared.contract import (
     PayloadRejectedError,
     Reason,
     ReasonCode,
+    StatusChanged,
     SupportRequested,
     parse_payload,
 )
 from shared.contract.bounds import pruned, readable_code, readable_id, storable, unreadable_id
 from shared.contract.deadlines import WorkingCalendar
-from shared.contract.enums import Status
+from shared.contract.directory import DirectoryEntry
+from shared.contract.enums import DossierKind, Status
 from shared.contract.internal import SupportNotice, SupportNoticeKind
 from shared.directory import load_entries
 from shared.errors import Conflict, InvalidRequest, NotFound
-from shared.messaging import Outgoing, dead_letter
-from shared.settings import TopicSettings
+from shared.outbound import DeadLetter, Event
 from shared.signing import content_digest_or
-from shared.status import reasons_json, rejection_reasons
+from shared.status import reasons_json, rejection_reasons, status_of
 
 Outcome = Callable[[str], None]
 FirstAnswer = Callable[[str, float], None]
@@ -41,7 +44,6 @@ FirstAnswer = Callable[[str, float], None]
 
 @dataclass
 class Deps:
-    topics: TopicSettings
     calendar: WorkingCalendar
     working_days: int
     clock: Callable[[], dt.datetime]
@@ -52,7 +54,7 @@ class Deps:
 
 async def handle_requested(
     session: AsyncSession, envelope: Envelope, message: Incoming, *, deps: Deps
-) -> list[Outgoing]:
+) -> list[Event]:
     """A `support.requested` from a portal: record it, route it to the unit's office."""
     now = deps.clock()
     raw = envelope.payload
@@ -60,15 +62,8 @@ async def handle_requested(
     unit_code = readable_code(raw.get("unit_code"))
     if request_id is None:
         deps.observe_intake("dead_letter")
-        return [
-            dead_letter(
-                topic=deps.topics.deadletter,
-                source_topic=message.topic,
-                key=message.key,
-                raw=message.value or b"",
-                error="support.requested: " + unreadable_id("request_id", raw.get("request_id")),
-            )
-        ]
+        problem = unreadable_id("request_id", raw.get("request_id"))
+        return [DeadLetter(message, f"support.requested: {problem}")]
     try:
         asked: SupportRequested | None = parse_payload(envelope, SupportRequested)
         rejected_for: list[Reason] = []
@@ -114,7 +109,7 @@ async def handle_requested(
             at=now,
         )
         deps.observe_intake(Status.REJECTED.value)
-        return [events.status(deps, request, Status.REJECTED, 1, rejected_for, "system")]
+        return [_status(request, Status.REJECTED, 1, reasons=rejected_for, decided_by="system")]
     due = domain.response_deadline(now, working_days=deps.working_days, calendar=deps.calendar)
     request = db.Request(**{**request.__dict__, "deadline": due})
     await db.insert_request(session, request)
@@ -128,27 +123,22 @@ async def handle_requested(
         at=now,
     )
     deps.observe_intake(Status.RECEIVED.value)
-    notice = SupportNotice(
-        request_id=request_id,
+    question = _notice(
+        request,
+        entry,
         kind=SupportNoticeKind.RECEIVED,
         number=0,
-        unit_code=unit_code,
-        unit_name=entry.name,
-        treasury_code=request.treasury_code,
-        category=request.category,
-        subject=request.subject,
         message=request.body,
         status=Status.RECEIVED.value,
-        dossier_id=request.dossier_id,
         at=now,
         deadline=due,
     )
-    return [events.status(deps, request, Status.RECEIVED, 1), events.notice(deps, notice)]
+    return [_status(request, Status.RECEIVED, 1), question]
 
 
 async def _asked_again(
     session: AsyncSession, deps: Deps, known: db.Request, digest: str
-) -> list[Outgoing]:
+) -> list[Event]:
     """Same content: the current status again, under the sequence it was published with.
     Other content: DUPLICATE_MODIFIED under the request's next sequence, the request kept."""
     if digest == known.content_hash:
@@ -156,7 +146,9 @@ async def _asked_again(
         reasons = [Reason.model_validate(r) for r in known.reasons]
         decided_by = await _decided_by(session, known)
         return [
-            events.status(deps, known, Status(known.status), known.sequence, reasons, decided_by)
+            _status(
+                known, Status(known.status), known.sequence, reasons=reasons, decided_by=decided_by
+            )
         ]
     sequence = known.last_sequence + 1
     reason = Reason(
@@ -176,7 +168,7 @@ async def _asked_again(
         at=deps.clock(),
     )
     deps.observe_intake(Status.REJECTED.value)
-    return [events.status(deps, known, Status.REJECTED, sequence, [reason], "system")]
+    return [_status(known, Status.REJECTED, sequence, reasons=[reason], decided_by="system")]
 
 
 async def _decided_by(session: AsyncSession, request: db.Request) -> str | None:
@@ -192,7 +184,7 @@ async def reply(
     resolution: str,
     staff: Staff,
     deps: Deps,
-) -> list[Outgoing]:
+) -> list[Event]:
     """An officer of the request's office replies: recorded, published, emailed to the unit."""
     request = await db.get_request(session, request_id, lock=True)
     if request is None:
@@ -239,6 +231,45 @@ async def reply(
         )
     entry = (await load_entries(session, db.directory, {request.unit_code})).get(request.unit_code)
     return [
-        events.status(deps, request, answer.status, sequence, (), staff.sub),
-        events.notice(deps, events.reply_notice(request, answer, entry)),
+        _status(request, answer.status, sequence, decided_by=staff.sub),
+        _notice(
+            request,
+            entry,
+            kind=SupportNoticeKind.REPLY,
+            number=answer.number,
+            message=answer.message,
+            status=answer.status.value,
+            officer=answer.officer,
+            at=answer.at,
+            recipients=tuple(domain.recipients(request.contact_email, entry)),
+        ),
     ]
+
+
+def _status(
+    r: db.Request,
+    status: Status,
+    sequence: int,
+    *,
+    reasons: Sequence[Reason] = (),
+    decided_by: str | None = None,
+) -> StatusChanged:
+    kind = DossierKind.SUPPORT
+    return status_of(
+        kind, r.request_id, r, status, sequence, reasons=reasons, decided_by=decided_by
+    )
+
+
+def _notice(request: db.Request, entry: DirectoryEntry | None, **about: Any) -> SupportNotice:
+    """What notify's emails about `request` say: the request, and what the notice is `about`
+    (the question on receipt, or an officer's reply)."""
+    return SupportNotice(
+        request_id=request.request_id,
+        unit_code=request.unit_code,
+        unit_name=entry.name if entry else request.unit_code,
+        treasury_code=request.treasury_code,
+        category=request.category,
+        subject=request.subject,
+        dossier_id=request.dossier_id,
+        **about,
+    )

@@ -7,15 +7,13 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
-from functools import partial
 
 from fastapi import FastAPI
 
-from services.support import api, db, handlers
+from services.support import api, db, handlers, stream
 from services.support.config import SupportSettings
 from services.support.metrics import SupportMetrics
 from shared.contract.deadlines import WorkingCalendar
-from shared.directory import directory_handler
 from shared.logging import configure_logging
 from shared.service import Runtime, build_runtime, make_api, serve
 
@@ -49,7 +47,6 @@ def build(
     runtime = build_runtime("support", settings, db.messaging)
     metrics = SupportMetrics(runtime.registry)
     deps = handlers.Deps(
-        topics=settings.topics,
         calendar=WorkingCalendar.from_settings(
             settings.extra_holidays, settings.extra_working_days
         ),
@@ -59,19 +56,14 @@ def build(
         observe_intake=lambda outcome: metrics.intake.labels(outcome).inc(),
         observe_first_answer=lambda office, s: metrics.first_answer.labels(office).observe(s),
     )
-    runtime.consume(settings.topics.units, directory_handler(db.directory), size=200)
-    runtime.consume(
-        settings.topics.support,
-        partial(handlers.handle_requested, deps=deps),
-        size=settings.support_batch_size,
-    )
+    out = stream.wire(runtime, settings, deps)
     runtime.background(lambda: _watch_requests(runtime, metrics, clock))
     return make_api(
         runtime,
         title="Support service",
         description="Units ask their treasury office for help; officers answer within the "
         "deadline, and every answer reaches the unit.",
-        routers=[api.router(runtime, deps, metrics)],
+        routers=[api.router(runtime, deps, metrics, out)],
     )
 
 

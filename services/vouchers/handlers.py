@@ -20,28 +20,21 @@ from services.vouchers import db, domain
 from services.vouchers import submissions as intake
 from services.vouchers.signatures import CertificateChecker
 from shared.consumer import Item
-from shared.contract import (
-    Reason,
-    encode,
-    make_envelope,
-)
+from shared.contract import Reason, StatusChanged
 from shared.contract.bounds import pruned, readable_code
 from shared.contract.deadlines import WorkingCalendar
 from shared.contract.duplicates import Republish, resubmission
-from shared.contract.enums import OPEN_STATUSES, SYSTEM, DossierKind, Status
-from shared.contract.internal import VOUCHER_RECEIVED, VoucherDecided, VoucherReceived
+from shared.contract.enums import SYSTEM, DossierKind, Status
+from shared.contract.internal import VoucherDecided, VoucherReceived
 from shared.directory import load_entries
-from shared.messaging import Outgoing
-from shared.settings import TopicSettings
+from shared.outbound import Event
 from shared.status import reasons_json, status_changed
 
 log = logging.getLogger(__name__)
-SOURCE = "vouchers"
 
 
 @dataclass
 class Deps:
-    topics: TopicSettings
     calendar: WorkingCalendar
     rules: domain.IntakeRules
     checker: CertificateChecker
@@ -51,19 +44,16 @@ class Deps:
     observe_stage: Callable[[str, float], None] = lambda stage, seconds: None
 
 
-def _status(deps: Deps, d: db.Dossier, now: dt.datetime) -> Outgoing:
+def _status(d: db.Dossier) -> StatusChanged:
+    """The dossier's current status, as stored."""
     return status_changed(
-        topic=deps.topics.status,
-        source=SOURCE,
-        event_id=deps.new_id(),
-        occurred_at=now,
+        kind=DossierKind(d.dossier_kind),
         dossier_id=d.dossier_id,
-        dossier_kind=DossierKind(d.dossier_kind),
         unit_code=d.unit_code,
         status=Status(d.status),
         sequence=d.sequence,
         reasons=[Reason.model_validate(r) for r in d.reasons],
-        deadline=d.deadline if d.status in OPEN_STATUSES else None,
+        deadline=d.deadline,
         decided_by=d.decided_by,
     )
 
@@ -79,9 +69,10 @@ def _history(d: db.Dossier, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def _to_control(deps: Deps, d: db.Dossier, now: dt.datetime) -> Outgoing:
+def _to_control(d: db.Dossier) -> VoucherReceived:
+    """A dossier accepted at intake, handed to spending control."""
     assert d.deadline is not None
-    handed = VoucherReceived(
+    return VoucherReceived(
         dossier_id=d.dossier_id,
         unit_code=d.unit_code,
         treasury_code=d.treasury_code,
@@ -90,23 +81,16 @@ def _to_control(deps: Deps, d: db.Dossier, now: dt.datetime) -> Outgoing:
         voucher=d.payload,
         dossier_kind="investment" if d.dossier_kind == DossierKind.INVESTMENT else "voucher",
     )
-    envelope = make_envelope(
-        handed.model_dump(mode="json"),
-        event_type=VOUCHER_RECEIVED,
-        event_id=deps.new_id(),
-        occurred_at=now,
-        source=SOURCE,
-    )
-    return Outgoing(topic=deps.topics.control, key=d.unit_code.encode(), value=encode(envelope))
 
 
 async def handle_submissions(
     session: AsyncSession, items: Sequence[Item], *, deps: Deps
-) -> list[Outgoing]:
+) -> list[Event]:
     """`voucher.submitted` and `investment.submitted` messages: record each dossier and its
     intake outcome."""
     now = deps.clock()
-    submissions, out = intake.read(items, deadletter=deps.topics.deadletter)
+    submissions, dead = intake.read(items)
+    out: list[Event] = list(dead)
     known = await db.lock_dossiers(session, [s.dossier_id for s in submissions])
     entries = await load_entries(
         session, db.directory, {s.unit_code for s in submissions if s.voucher is not None}
@@ -145,9 +129,9 @@ async def handle_submissions(
         )
         inserted[d.dossier_id] = d
         history.append(_history(d, now))
-        out.append(_status(deps, d, now))
+        out.append(_status(d))
         if received:
-            out.append(_to_control(deps, d, now))
+            out.append(_to_control(d))
         deps.observe_outcome(d.status, [r.code for r in s.rejected_for])
         deps.observe_stage("intake", now.timestamp() - s.message.timestamp)
         if not received:
@@ -166,13 +150,13 @@ def _resubmitted(
     inserted: dict[str, db.Dossier],
     changed: dict[str, db.Dossier],
     history: list[dict[str, Any]],
-) -> list[Outgoing]:
+) -> list[Event]:
     """The dossier id sent again: `shared.contract.duplicates` decides."""
     decision = resubmission(current, record_id=current.dossier_id, content_hash=s.content_hash)
     if isinstance(decision, Republish):
         # The stored dossier is that status, under that sequence, with those reasons.
         deps.observe_outcome("duplicate", [])
-        return [_status(deps, current, now)]
+        return [_status(current)]
     bumped = current.advanced(last_sequence=decision.next_sequence)
     (inserted if current.dossier_id in inserted else changed)[current.dossier_id] = bumped
     rejection = bumped.advanced(
@@ -183,19 +167,19 @@ def _resubmitted(
     )
     history.append(_history(rejection, now))
     deps.observe_outcome(decision.status, [decision.reason.code])
-    return [_status(deps, rejection, now)]
+    return [_status(rejection)]
 
 
 async def handle_decisions(
     session: AsyncSession, items: Sequence[Item], *, deps: Deps
-) -> list[Outgoing]:
+) -> list[StatusChanged]:
     """Spending control's decisions: each becomes the dossier's next status, once."""
     now = deps.clock()
     decisions = [VoucherDecided.model_validate(envelope.payload) for envelope, _ in items]
     state = await db.lock_dossiers(session, [d.dossier_id for d in decisions])
     changed: dict[str, db.Dossier] = {}
     history: list[dict[str, Any]] = []
-    out: list[Outgoing] = []
+    out: list[StatusChanged] = []
     for decision in decisions:
         d = state.get(decision.dossier_id)
         if d is None or d.terminal:
@@ -216,7 +200,7 @@ async def handle_decisions(
         )
         state[d.dossier_id] = changed[d.dossier_id] = d
         history.append(_history(d, now))
-        out.append(_status(deps, d, now))
+        out.append(_status(d))
         if d.status != Status.IN_REVIEW:
             deps.observe_stage("control", (now - d.received_at).total_seconds())
         if d.terminal:

@@ -5,17 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from functools import partial
 
 from fastapi import FastAPI
 
-from services.vouchers import api, db, handlers
+from services.vouchers import api, db, handlers, stream
 from services.vouchers.config import VouchersSettings
 from services.vouchers.domain import IntakeRules
 from services.vouchers.metrics import VouchersMetrics
 from services.vouchers.signatures import CertificateChecker
 from shared.clock import utc_now
-from shared.directory import directory_handler
 from shared.logging import configure_logging
 from shared.service import build_runtime, make_api, serve
 from shared.signing import load_trust_store
@@ -30,7 +28,6 @@ def build(
     runtime = build_runtime("vouchers", settings, db.messaging)
     metrics = VouchersMetrics(runtime.registry)
     deps = handlers.Deps(
-        topics=settings.topics,
         calendar=settings.calendar(),
         rules=IntakeRules(fiscal_year_grace=settings.fiscal_year_grace()),
         checker=CertificateChecker(load_trust_store(settings.trusted_ca_file)),
@@ -39,17 +36,7 @@ def build(
         observe_outcome=metrics.observe_outcome,
         observe_stage=metrics.observe_stage,
     )
-    runtime.consume(settings.topics.units, directory_handler(db.directory), size=200)
-    runtime.consume(
-        settings.topics.vouchers,
-        batch_handler=partial(handlers.handle_submissions, deps=deps),
-        size=settings.vouchers_batch_size,
-    )
-    runtime.consume(
-        settings.topics.decisions,
-        batch_handler=partial(handlers.handle_decisions, deps=deps),
-        size=settings.vouchers_batch_size,
-    )
+    stream.wire(runtime, settings, deps)
     return make_api(
         runtime,
         title="Vouchers service",

@@ -22,7 +22,7 @@ from shared.contract.bounds import readable_code, readable_id, unreadable_id
 from shared.contract.deadlines import WorkingCalendar, investment_deadline, voucher_deadline
 from shared.contract.directory import DirectoryEntry
 from shared.contract.enums import DossierKind, EventType
-from shared.messaging import Outgoing, dead_letter
+from shared.outbound import DeadLetter
 from shared.signing import content_digest_or
 from shared.status import rejection_reasons
 
@@ -43,7 +43,7 @@ class Submission:
         return DossierKind.INVESTMENT if investment else DossierKind.VOUCHER
 
 
-def read(items: Sequence[Item], *, deadletter: str) -> tuple[list[Submission], list[Outgoing]]:
+def read(items: Sequence[Item]) -> tuple[list[Submission], list[DeadLetter]]:
     """Each message with a dossier id that can be recorded becomes a submission (refused ones
     too, so that the portal learns why); the others are dead-lettered with the reason."""
     submissions, dead = [], []
@@ -51,16 +51,8 @@ def read(items: Sequence[Item], *, deadletter: str) -> tuple[list[Submission], l
         raw = envelope.payload
         dossier_id = readable_id(raw.get("dossier_id"))
         if dossier_id is None:
-            dead.append(
-                dead_letter(
-                    topic=deadletter,
-                    source_topic=message.topic,
-                    key=message.key,
-                    raw=message.value or b"",
-                    error=f"{envelope.event_type}: "
-                    + unreadable_id("dossier_id", raw.get("dossier_id")),
-                )
-            )
+            problem = unreadable_id("dossier_id", raw.get("dossier_id"))
+            dead.append(DeadLetter(message, f"{envelope.event_type}: {problem}"))
             continue
         try:
             voucher: VoucherSubmitted | InvestmentSubmitted | None

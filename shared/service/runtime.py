@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from shared.db import make_engine, make_sessionmaker
 from shared.faust_app import make_faust_app
 from shared.messaging import MessagingTables
 from shared.metrics import make_registry
+from shared.outbound import Outbound, Route
 from shared.producer import Producer
 from shared.relay import OutboxRelay
 from shared.service.metrics import PipelineMetrics
@@ -55,6 +57,17 @@ class Runtime:
     def unit_of_work(self) -> UnitOfWork:
         """A transaction whose events reach the outbox in it and the relay after it."""
         return UnitOfWork(self.sessionmaker, self.tables, self.relay.wake)
+
+    def outbound(
+        self,
+        routes: Sequence[Route],
+        *,
+        new_id: Callable[[], str],
+        clock: Callable[[], dt.datetime],
+    ) -> Outbound:
+        """Where this service's events go (`routes`), stamped with its name, `new_id` and
+        `clock`: for its consumers and its API alike."""
+        return Outbound(self.name, routes, self.settings.topics, new_id, clock)
 
     def background(self, task: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """A coroutine to run beside the stream for the life of the process."""
