@@ -26,7 +26,7 @@ from bench.cpu import CpuBudget, Tracked
 from bench.population import FULL_UNITS, fill, populate
 from bench.profile import Profiler
 from bench.workload import Workload, load_or_make
-from shared.db import sync_url
+from shared.db import libpq_url
 from shared.settings import TopicSettings
 from stack import apps, demo_offices
 from stack.config import ExternalServices
@@ -275,7 +275,7 @@ class Bench:
 
 
 def _dsn(endpoints: Endpoints) -> str:
-    return sync_url(endpoints.database_url).replace("postgresql+psycopg", "postgresql")
+    return libpq_url(endpoints.database_url)
 
 
 def run(console: Console, options: Options) -> dict[str, Any]:

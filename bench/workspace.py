@@ -23,7 +23,7 @@ import typer
 from rich.console import Console
 
 from services.workspace.sessions import Signer
-from shared.db import sync_url
+from shared.db import libpq_url
 from stack import apps, demo_offices
 from stack.config import ExternalServices
 from stack.ports import stack_settings
@@ -103,7 +103,7 @@ def main(
                 proc = apps.service_process(name, port, env, settings)
                 stack.start(proc, foreground=True)
                 apps.wait_service(proc, port, 180)
-        dsn = sync_url(endpoints.database_url).replace("postgresql+psycopg", "postgresql")
+        dsn = libpq_url(endpoints.database_url)
         with console.status(f"Writing {dossiers} dossiers in review…"):
             _fill(dsn, bed, dossiers)
         _, cookie = Signer(key).session(

@@ -22,15 +22,11 @@ from chaos.cluster import Cluster
 from chaos.observe import Mailbox, StatusLog, Webhook
 from chaos.settings import ChaosSettings
 from chaos.workload import Kind, LineKey, Workload
-from shared.db import sync_url
+from shared.db import libpq_url
 from shared.settings import TopicSettings
 from stack import demo_offices
 
 WEBHOOK_SECRET = secrets.token_hex(16)
-
-
-def _dsn(url: str) -> str:
-    return sync_url(url).replace("postgresql+psycopg", "postgresql")
 
 
 def _lines(dsn: str) -> dict[LineKey, tuple[int, int]]:
@@ -167,7 +163,7 @@ class Run:
                     "LOG_LEVEL": "WARNING",
                 }
             )
-        dsn = _dsn(endpoints.database_url)
+        dsn = libpq_url(endpoints.database_url)
         log = StatusLog(endpoints.kafka_bootstrap_servers, self.topics.status)
         mail = Mailbox(s.var_dir / "mail")
         reader = asyncio.create_task(log.run())

@@ -11,13 +11,14 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def _with_driver(url: str, driver: str) -> str:
+def _with_driver(url: str, driver: str | None) -> str:
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(
             f"DATABASE_URL must point at PostgreSQL, not {parsed.get_backend_name()!r}"
         )
-    return parsed.set(drivername=f"postgresql+{driver}").render_as_string(hide_password=False)
+    name = f"postgresql+{driver}" if driver else "postgresql"
+    return parsed.set(drivername=name).render_as_string(hide_password=False)
 
 
 def async_url(url: str) -> str:
@@ -28,6 +29,11 @@ def async_url(url: str) -> str:
 def sync_url(url: str) -> str:
     """The URL with the psycopg driver, for migrations and tools."""
     return _with_driver(url, "psycopg")
+
+
+def libpq_url(url: str) -> str:
+    """The URL as libpq takes it (`psycopg.connect`, `psql`): no driver name."""
+    return _with_driver(url, None)
 
 
 def make_engine(url: str, *, pool_size: int = 10, application_name: str = "dvc") -> AsyncEngine:

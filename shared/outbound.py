@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.consumer import BatchHandler, Handler, Incoming, Item
 from shared.contract import Envelope, encode, make_envelope
+from shared.contract.codec import to_json_dict
 from shared.messaging import Outgoing, dead_letter
 from shared.settings import TopicSettings
 
@@ -89,7 +90,7 @@ class Outbound:
             raise LookupError(f"{self.source} has no route for {type(event).__name__}")
         assert now is not None
         envelope = make_envelope(
-            event.model_dump(mode="json"),
+            to_json_dict(event),
             event_type=route.event_type,
             event_id=self.new_id(),
             occurred_at=now,

@@ -30,11 +30,12 @@ from shared.contract import (
     Envelope,
     encode,
 )
-from shared.db import sync_url
+from shared.db import libpq_url
 from shared.settings import TopicSettings
+from stack.demo_db import bring_deadline_forward, directory_size
 from stack.demo_investment import run_scenario
 from stack.demo_mix import dossier_of, workload
-from stack.demo_offices import OFFICES, bring_deadline_forward, directory_size
+from stack.demo_offices import OFFICES
 from stack.demo_support import run_desk
 from stack.demo_watch import StatusWatch, Summary, wait_until
 from testkit import Testbed, UnitKit
@@ -85,11 +86,10 @@ class Demo:
         ]
         await asyncio.gather(*pending)
 
-    def _dsn(self) -> str:
-        return sync_url(self.at.database_url).replace("postgresql+psycopg", "postgresql")
-
     def _directory_size(self) -> int:
-        return directory_size(self._dsn(), [u.code for u in [*self.units, self.project]])
+        return directory_size(
+            libpq_url(self.at.database_url), [u.code for u in [*self.units, self.project]]
+        )
 
     async def setup(self, producer: AIOKafkaProducer, watch: StatusWatch, units: int) -> None:
         """Units register (approved by the demo's officers when approval is manual) and
@@ -248,7 +248,7 @@ class Demo:
                 60,
                 "the voucher kept in review",
             )
-            bring_deadline_forward(self._dsn(), summary.kept_in_review or "")
+            bring_deadline_forward(libpq_url(self.at.database_url), summary.kept_in_review or "")
             summary.seconds = time.monotonic() - began
             with self.console.status("Demo: a project is planned, advanced and paid…"):
                 summary.investment = await run_scenario(
@@ -267,7 +267,7 @@ class Demo:
                     topic=self.at.topics.support,
                     support_url=self.at.support_url,
                     headers=self._token,
-                    dsn=self._dsn(),
+                    dsn=libpq_url(self.at.database_url),
                     dossier=summary.kept_in_review,
                 )
             summary.submitted = len(sent_at)

@@ -20,7 +20,7 @@ from services.notify.config import NotifySettings
 from services.registration.config import RegistrationSettings
 from services.support.config import SupportSettings
 from services.vouchers.config import VouchersSettings
-from shared.db import sync_url
+from shared.db import libpq_url
 from shared.settings import TopicSettings
 from stack.config import ExternalServices
 from stack.run import RunSettings
@@ -68,7 +68,7 @@ def scrub(environ: MutableMapping[str, str]) -> list[str]:
 
 def claim_database(url: str) -> None:
     """Mark the database as the suite's, or refuse it if it holds data the suite did not make."""
-    dsn = sync_url(url).replace("postgresql+psycopg", "postgresql")
+    dsn = libpq_url(url)
     with psycopg.connect(dsn, connect_timeout=10) as conn:
         schemas = [
             row[0]

@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.auth import issue_staff_token
 from shared.contract import Envelope, encode
-from shared.db import sync_url
+from shared.db import libpq_url
 from shared.settings import TopicSettings
 from stack import kafka
 from stack.procs import tail
@@ -371,7 +371,7 @@ class Pipeline:
             service.stop()
 
     def dsn(self) -> str:
-        return sync_url(self.stack.database_url).replace("postgresql+psycopg", "postgresql")
+        return libpq_url(self.stack.database_url)
 
     def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.dsn()) as conn:

@@ -93,10 +93,10 @@ def router(
             row = await ledger_db.lock_delivery(tx.session, delivery_id, columns=columns)
             if row is None:
                 raise NotFound(f"no delivery {delivery_id}")
-            if row["status"] == "sent":
+            if row["status"] == db.SENT:
                 raise Conflict(f"delivery {delivery_id} was sent; it is not sent twice")
             now = clock()
             await ledger_db.send_again(tx.session, delivery_id, at=now)
-        return DeliveryView(**{**row, "status": "pending", "next_attempt_at": now})
+        return DeliveryView(**{**row, "status": db.PENDING, "next_attempt_at": now})
 
     return api

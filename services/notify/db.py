@@ -21,6 +21,10 @@ metadata = sa.MetaData(schema=SCHEMA)
 messaging = messaging_tables(metadata, SCHEMA)
 directory = directory_table(metadata, SCHEMA)
 
+# A delivery is pending until the recipient has it (sent), or until a webhook has used its
+# last attempt (dead).
+PENDING, SENT, DEAD = "pending", "sent", "dead"
+
 deliveries = sa.Table(
     "deliveries",
     metadata,
@@ -186,8 +190,8 @@ async def troubled(
         .where(
             deliveries.c.dossier_id.in_(in_office),
             sa.or_(
-                deliveries.c.status == "dead",
-                sa.and_(deliveries.c.status == "pending", deliveries.c.attempts > 0),
+                deliveries.c.status == DEAD,
+                sa.and_(deliveries.c.status == PENDING, deliveries.c.attempts > 0),
             ),
         )
         .order_by(deliveries.c.created_at.desc(), deliveries.c.id.desc())

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notify import domain, ledger_db
+from services.notify import db, domain, ledger_db
 from services.notify.render import Renderer
 from shared.contract import StatusChanged
 from shared.contract.deadlines import TZ
@@ -25,7 +25,6 @@ class Deps:
     clock: Callable[[], dt.datetime]
     warn: dt.timedelta = dt.timedelta(hours=2)
     digest_at: dt.time = dt.time(17, 0)
-    wake: Callable[[], None] = lambda: None
     observe_created: Callable[[str, str], None] = field(default=lambda channel, kind: None)
 
 
@@ -36,7 +35,7 @@ def local_time(instant: dt.datetime | None) -> str:
 def _new(now: dt.datetime) -> dict[str, Any]:
     """A delivery not attempted yet, due now."""
     return {
-        "status": "pending",
+        "status": db.PENDING,
         "attempts": 0,
         "next_attempt_at": now,
         "last_error": None,

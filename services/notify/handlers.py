@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notify import db, domain
 from services.notify.deliveries import Deps as Deps
 from services.notify.deliveries import details, email_row, local_time, webhook_row, write_deliveries
-from shared.consumer import Incoming, Item
+from shared.consumer import Handler, Incoming, Item
 from shared.contract import Envelope, Status, StatusChanged, parse_payload
 from shared.contract.deadlines import TZ
 from shared.contract.directory import DirectoryEntry
 from shared.directory import directory_handler, load_entries
-from shared.outbound import Event, EventHandler
+from shared.messaging import Outgoing
 
 
 def has_notices(status: StatusChanged) -> bool:
@@ -76,7 +76,7 @@ def notices_for(
 
 async def handle_statuses(
     session: AsyncSession, items: Sequence[Item], *, deps: Deps
-) -> list[Event]:
+) -> list[Outgoing]:
     now = deps.clock()
     parsed = [(parse_payload(envelope, StatusChanged), message) for envelope, message in items]
     entries = await load_entries(session, db.directory, {s.unit_code for s, _ in parsed})
@@ -143,13 +143,15 @@ def _awaiting_row(status: StatusChanged, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def directory_with_notices(deps: Deps) -> EventHandler:
+def directory_with_notices(deps: Deps) -> Handler:
     """The directory consumer of notify: keep the entry, then write the notices of statuses
     that arrived before it (a registration's approval and the unit's first entry travel on
     two topics, in no fixed order), in the same transaction."""
     keep = directory_handler(db.directory)
 
-    async def handle(session: AsyncSession, envelope: Envelope, message: Incoming) -> list[Event]:
+    async def handle(
+        session: AsyncSession, envelope: Envelope, message: Incoming
+    ) -> list[Outgoing]:
         await keep(session, envelope, message)
         code = DirectoryEntry.model_validate(envelope.payload).unit_code
         entry = (await load_entries(session, db.directory, {code}))[code]

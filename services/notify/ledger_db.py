@@ -12,10 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from services.notify.db import attempts, deliveries
+from services.notify.db import PENDING, SENT, attempts, deliveries
 from shared.bulk import arrays, insert_arrays
-
-PENDING, SENT, DEAD = "pending", "sent", "dead"
 
 
 @functools.cache

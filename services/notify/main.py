@@ -36,7 +36,9 @@ def load_offices(path: Path | None) -> domain.TreasuryDirectory:
         raise SystemExit(f"TREASURY_DIRECTORY {path} cannot be used: {err}") from None
 
 
-async def _watch(runtime: Runtime, deps: handlers.Deps, metrics: NotifyMetrics) -> None:
+async def _watch(
+    runtime: Runtime, deps: handlers.Deps, metrics: NotifyMetrics, wake: Callable[[], None]
+) -> None:
     """Deadline warnings, digests and the pending-deliveries gauge, every few seconds."""
     while True:
         try:
@@ -44,7 +46,7 @@ async def _watch(runtime: Runtime, deps: handlers.Deps, metrics: NotifyMetrics) 
                 created = await handlers.scan_deadlines(session, deps=deps)
                 created += await handlers.send_digests(session, deps=deps)
             if created:
-                deps.wake()
+                wake()
             async with runtime.sessionmaker() as session:
                 counts = await ledger_db.pending_by_channel(session)
                 metrics.awaiting_unit.set(await db.awaiting_count(session))
@@ -98,13 +100,12 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = utc_no
         clock=clock,
         warn=dt.timedelta(minutes=settings.deadline_warning_minutes),
         digest_at=settings.digest_at(),
-        wake=wake_all,
     )
     # Deliveries a batch writes wake the senders once it has committed.
     stream.wire(runtime, settings, deps, wake=wake_all)
     for each in senders:
         runtime.background(each.run)
-    runtime.background(lambda: _watch(runtime, deps, metrics))
+    runtime.background(lambda: _watch(runtime, deps, metrics, wake_all))
     runtime.background(lambda: _close_on_exit(http))
     return make_api(
         runtime,

@@ -44,7 +44,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from services.notify import domain, ledger_db
+from services.notify import db, domain, ledger_db
 from services.notify.faults import CrashPoint
 from services.notify.render import Rendered, email_message
 from services.notify.smtp import InDoubt, MailTransport, NotTaken, SendFailed
@@ -93,7 +93,7 @@ class Sender:
         while True:
             self.wake_event.clear()
             try:
-                sent = await self.deliver_one()
+                taken = await self.deliver_batch()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -101,13 +101,9 @@ class Sender:
                 log.exception("delivery loop failed; retrying")
                 await asyncio.sleep(1)
                 continue
-            if not sent:
+            if not taken:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake_event.wait(), timeout=idle)
-
-    async def deliver_one(self) -> bool:
-        """Send a batch of the oldest due deliveries, if any; True if there was one."""
-        return await self.deliver_batch() > 0
 
     async def deliver_batch(self) -> int:
         """Send up to `config.batch` of the oldest due deliveries; how many were taken."""
@@ -224,7 +220,7 @@ class Sender:
             session,
             row["id"],
             attempts_in_doubt=row["attempts_in_doubt"] + in_doubt,
-            status=ledger_db.DEAD if dead else ledger_db.PENDING,
+            status=db.DEAD if dead else db.PENDING,
             attempts=attempts,
             last_error=f"{'SMTP' if row['channel'] == 'email' else 'webhook'}: {err}"[:1000],
             next_attempt_at=self.clock()

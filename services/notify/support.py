@@ -17,7 +17,7 @@ from services.notify.deliveries import Deps, email_row, local_time, write_delive
 from shared.consumer import Item
 from shared.contract.enums import Status
 from shared.contract.internal import SupportNotice, SupportNoticeKind
-from shared.outbound import Event
+from shared.messaging import Outgoing
 
 CATEGORY = {
     "registration": ("đăng ký sử dụng dịch vụ", "registration"),
@@ -100,7 +100,7 @@ def notices_of(notice: SupportNotice, deps: Deps) -> list[domain.Notice]:
 
 async def handle_support_notices(
     session: AsyncSession, items: Sequence[Item], *, deps: Deps
-) -> list[Event]:
+) -> list[Outgoing]:
     """Write the emails of each notice; on receipt, note the request's office and deadline
     so that the deadline scan can warn the office even before the request's status arrives."""
     now = deps.clock()

@@ -64,7 +64,7 @@ async def _transition(
         dossier_id=d.dossier_id,
         sequence=sequence,
         status=status.value,
-        reasons=[r.model_dump(mode="json") for r in reasons],
+        reasons=reasons_json(reasons),
         decided_by=decided_by,
         at=deps.clock(),
     )

@@ -22,7 +22,7 @@ from aiohttp import web
 from services.notify import domain
 from shared.contract import StatusChanged, encode, make_envelope
 from shared.contract.directory import EVENT_TYPE, DirectoryEntry, DirectorySigner
-from shared.db import sync_url
+from shared.db import libpq_url
 from stack.procs import ManagedProcess, wait_until
 from stack.runner import Endpoints, smtp_answers, smtp_sink
 from tests.support import Namespace, Producer, ServiceProcess, free_port, poll, service_env
@@ -226,7 +226,7 @@ class Notify:
     def awaiting(self, dossiers: set[str]) -> int:
         """How many statuses of `dossiers` notify holds until their unit is known."""
         url = self.service.env.get("DATABASE_URL", self.stack.database_url)
-        dsn = sync_url(url).replace("postgresql+psycopg", "postgresql")
+        dsn = libpq_url(url)
         with psycopg.connect(dsn) as conn:
             row = conn.execute(
                 "SELECT count(*) FROM notify.awaiting_unit WHERE dossier_id = ANY(%s)",
@@ -238,7 +238,7 @@ class Notify:
         """The unit's directory version as the notify service holds it (0: unknown)."""
         # The service's own database: a test may give notify one of its own.
         url = self.service.env.get("DATABASE_URL", self.stack.database_url)
-        dsn = sync_url(url).replace("postgresql+psycopg", "postgresql")
+        dsn = libpq_url(url)
         with psycopg.connect(dsn) as conn:
             row = conn.execute(
                 "SELECT version FROM notify.unit_directory WHERE unit_code = %s", (unit_code,)

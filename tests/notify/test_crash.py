@@ -26,7 +26,7 @@ from sqlalchemy.engine import URL, make_url
 
 from services.notify import domain
 from services.notify.faults import POINTS
-from shared.db import sync_url
+from shared.db import libpq_url, sync_url
 from shared.migrations import upgrade_all
 from stack.apps import service_migrations
 from stack.runner import Endpoints
@@ -69,7 +69,7 @@ class Ledger:
 
 
 def _dsn(url: URL) -> str:
-    return url.render_as_string(hide_password=False).replace("postgresql+psycopg", "postgresql")
+    return libpq_url(url.render_as_string(hide_password=False))
 
 
 def _readyz(service: ServiceProcess) -> str:

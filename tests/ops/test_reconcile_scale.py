@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from shared.db import sync_url
+from shared.db import libpq_url
 from shared.migrations import upgrade_all
 from stack.apps import all_migrations
 from stack.runner import Endpoints
@@ -75,7 +75,7 @@ ANALYZE;
 @pytest.fixture(scope="module")
 def scale_database(stack: Endpoints) -> Iterator[str]:
     name = f"scale_{uuid.uuid4().hex[:8]}"
-    admin = sync_url(stack.database_url).replace("postgresql+psycopg", "postgresql")
+    admin = libpq_url(stack.database_url)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = make_url(stack.database_url).set(database=name).render_as_string(hide_password=False)

@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from psycopg import sql
 
-from shared.db import sync_url
+from shared.db import libpq_url
 from stack.apps import SERVICES
 from stack.config import ExternalServices
 from stack.ports import stack_settings
@@ -58,7 +58,7 @@ def live() -> Iterator[Endpoints]:
 
 
 def _dsn(endpoints: Endpoints) -> str:
-    return sync_url(endpoints.database_url).replace("postgresql+psycopg", "postgresql")
+    return libpq_url(endpoints.database_url)
 
 
 async def _put_data(live: Endpoints) -> None:

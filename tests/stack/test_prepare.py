@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.db import sync_url
+from shared.db import libpq_url
 from stack.runner import Endpoints
 from tests.support import ROOT, Namespace, service_env
 
@@ -31,7 +31,7 @@ def test_prepare_creates_the_topics_migrates_and_keeps_existing_config(
 ) -> None:
     ns = Namespace()
     # A database of its own, so that the migrations seen are the ones prepare applied.
-    server = sync_url(stack.database_url).replace("postgresql+psycopg", "postgresql")
+    server = libpq_url(stack.database_url)
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {ns.prefix}")
     database_url = stack.database_url.rsplit("/", 1)[0] + f"/{ns.prefix}"

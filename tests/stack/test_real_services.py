@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from faust.contrib.asgi import faust_app_running
 from psycopg import sql
 
-from shared.db import sync_url
+from shared.db import libpq_url
 from shared.faust_app import make_faust_app
 from shared.migrations import upgrade_all
 from shared.settings import BaseServiceSettings
@@ -84,7 +84,7 @@ async def test_a_faust_agent_consumes_what_aiokafka_produced_and_publishes_onwar
 def test_migrations_create_each_service_schema_and_are_idempotent(stack: Endpoints) -> None:
     upgrade_all(stack.database_url, service_migrations())
     upgrade_all(stack.database_url, service_migrations())
-    dsn = sync_url(stack.database_url).replace("postgresql+psycopg", "postgresql")
+    dsn = libpq_url(stack.database_url)
     with psycopg.connect(dsn) as conn:
         rows = conn.execute(
             "SELECT table_schema, table_name FROM information_schema.tables "
