@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import email.policy
-import hashlib
-import hmac
+import os
 import re
+import subprocess
+import sys
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from email.parser import BytesParser
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiohttp import web
+from aiohttp import ClientSession
 from aiokafka import AIOKafkaConsumer
 
 TERMINAL = frozenset({"rejected", "approved", "refused", "returned"})
@@ -62,42 +64,81 @@ class StatusLog:
 
 @dataclass
 class Webhook:
-    """A portal's endpoint; answers 500 while `failing`, and checks every signature."""
+    """A portal's endpoint (chaos/receiver.py, in a process of its own): answers 500 while
+    `failing`, checks every signature; `read()` takes in the calls received since the last."""
 
     secret: str
     port: int
-    failing: bool = False
+    folder: Path
     refused: int = 0
     calls: dict[tuple[str, int], list[bool]] = field(default_factory=lambda: defaultdict(list))
-    _runner: web.AppRunner | None = None
+    _proc: subprocess.Popen[bytes] | None = None
+    _offset: int = 0
 
-    async def _handle(self, request: web.Request) -> web.Response:
-        try:
-            body = await request.read()
-        except ConnectionResetError:
-            # notify gave up waiting (its timeout) and closed the call: a call that never
-            # arrived whole, as a portal would see it. notify counts it in doubt and calls again.
-            return web.Response(status=400)
-        if self.failing:
-            self.refused += 1
-            return web.Response(status=500, text="the portal is down")
-        digest = hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
-        verified = hmac.compare_digest(request.headers.get("X-Signature", ""), f"sha256={digest}")
-        doc = orjson.loads(body)
-        payload = doc.get("payload", doc)
-        self.calls[(payload["dossier_id"], payload["sequence"])].append(verified)
-        return web.Response(status=204)
+    @property
+    def _calls_file(self) -> Path:
+        return self.folder / "webhook-calls.jsonl"
+
+    async def fail(self, failing: bool) -> None:
+        """Answer 500 to every call from now on (True), or take calls again (False)."""
+        async with ClientSession() as session:
+            url = f"http://127.0.0.1:{self.port}/failing"
+            async with session.put(url, data="1" if failing else "0") as answer:
+                answer.raise_for_status()
+
+    def _spawn(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._calls_file.write_bytes(b"")
+        with (self.folder / "webhook.log").open("ab") as log:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "chaos.receiver", str(self.port), str(self._calls_file)],
+                env={**os.environ, "CHAOS_WEBHOOK_SECRET": self.secret},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/hook", self._handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        await asyncio.to_thread(self._spawn)
+        deadline = time.monotonic() + 60
+        while True:
+            self._alive()
+            try:
+                # Any answer will do (a GET on a POST route is refused): it listens.
+                async with ClientSession() as session, session.get(self.url):
+                    return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"the webhook receiver did not listen on {self.url} within 60 s"
+                    ) from None
+                await asyncio.sleep(0.2)
+
+    def _alive(self) -> None:
+        if self._proc is not None and self._proc.poll() is not None:
+            raise RuntimeError(
+                f"the webhook receiver exited ({self._proc.returncode}); see "
+                f"{self.folder / 'webhook.log'}"
+            )
+
+    def read(self) -> None:
+        """Take in the whole lines written since the last read."""
+        self._alive()
+        with self._calls_file.open("rb") as fh:
+            fh.seek(self._offset)
+            data = fh.read()
+        whole = data[: data.rfind(b"\n") + 1]
+        self._offset += len(whole)
+        for line in whole.splitlines():
+            call = orjson.loads(line)
+            if call.get("refused"):
+                self.refused += 1
+            else:
+                self.calls[(call["dossier_id"], call["sequence"])].append(call["verified"])
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            await asyncio.to_thread(self._proc.wait, 30)
 
     @property
     def url(self) -> str:
