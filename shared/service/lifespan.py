@@ -23,20 +23,29 @@ log = logging.getLogger(__name__)
 
 
 async def _start(
-    runtime: Runtime, resources: contextlib.AsyncExitStack
-) -> list[asyncio.Task[None]]:
-    """Wait for the database and the broker, then start the stream and the background tasks."""
+    runtime: Runtime,
+    resources: contextlib.AsyncExitStack,
+    background: list[asyncio.Task[None]],
+) -> None:
+    """Wait for the database, start the loops that need nothing else, then wait for the
+    broker and start the stream, the outbox relay and the watchers; every task it starts
+    goes into `background`, for the caller to stop."""
     readiness = runtime.readiness
     await wait_for("database", database_check(runtime.engine), readiness=readiness)
+    # The service's own loops read and write only its database (notify's senders, the
+    # queue figures): what notify's ledger holds goes out while the broker is away or the
+    # consumer group is still settling after a restart.
+    background.extend(asyncio.create_task(task()) for task in runtime.tasks)
     await wait_for("broker", broker_start(runtime.producer, runtime.topics), readiness=readiness)
     await resources.enter_async_context(faust_app_running(runtime.faust, stop_timeout=30))
     log.info("service started", extra={"service": runtime.name})
-    return [
-        asyncio.create_task(runtime.relay.run(), name="outbox-relay"),
-        asyncio.create_task(watch_outbox(runtime), name="outbox-watch"),
-        asyncio.create_task(watch_lag(runtime), name="lag-watch"),
-        *(asyncio.create_task(task()) for task in runtime.tasks),
-    ]
+    background.extend(
+        [
+            asyncio.create_task(runtime.relay.run(), name="outbox-relay"),
+            asyncio.create_task(watch_outbox(runtime), name="outbox-watch"),
+            asyncio.create_task(watch_lag(runtime), name="lag-watch"),
+        ]
+    )
 
 
 def _stop_if_failed(task: asyncio.Task[Any]) -> None:
@@ -53,14 +62,14 @@ def lifespan(runtime: Runtime) -> Callable[[FastAPI], contextlib.AbstractAsyncCo
         del api
         async with contextlib.AsyncExitStack() as resources:
             # Started beside the HTTP server, which answers /healthz and /readyz meanwhile.
-            starting = asyncio.create_task(_start(runtime, resources), name="startup")
+            background: list[asyncio.Task[None]] = []
+            starting = asyncio.create_task(_start(runtime, resources, background), name="startup")
             starting.add_done_callback(_stop_if_failed)
             try:
                 yield
             finally:
                 starting.cancel()
-                done = await asyncio.gather(starting, return_exceptions=True)
-                background = done[0] if isinstance(done[0], list) else []
+                await asyncio.gather(starting, return_exceptions=True)
                 for task in background:
                     task.cancel()
                 await asyncio.gather(*background, return_exceptions=True)

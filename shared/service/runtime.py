@@ -70,7 +70,8 @@ class Runtime:
         return Outbound(self.name, routes, self.settings.topics, new_id, clock)
 
     def background(self, task: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """A coroutine to run beside the stream for the life of the process."""
+        """A coroutine to run for the life of the process, from the moment the database
+        answers (before the broker does): it may use the database and nothing of Kafka."""
         self.tasks.append(task)
 
     def applier(

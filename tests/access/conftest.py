@@ -1,4 +1,5 @@
-"""Every service as a real process, with data of one office (0011) for other offices to try."""
+"""Every service as a real process, with data of one office (0011) for other offices to try;
+one pipeline for the whole package, the hostile requests and the access matrix alike."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ class Office0011:
         }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def services_0011(
     stack: Endpoints, ca_file: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Pipeline]:
@@ -81,7 +82,7 @@ def services_0011(
         p.stop_all()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def office_0011(services_0011: Pipeline, bed: Testbed) -> Office0011:
     return await _populate(services_0011, bed)
 
