@@ -12,7 +12,7 @@ from testkit import Testbed, invalid_voucher
 from tests.support import Producer, TopicLog
 from tests.vouchers.conftest import Pipeline
 
-VOUCHERS = 5000
+VOUCHERS = 2000
 
 
 def _workload(bed: Testbed, units: list, count: int) -> list[tuple[Envelope, str]]:  # type: ignore[type-arg]
