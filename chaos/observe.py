@@ -10,9 +10,7 @@ import asyncio
 import email.policy
 import os
 import re
-import subprocess
 import sys
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from email.parser import BytesParser
@@ -22,6 +20,9 @@ from typing import Any
 import orjson
 from aiohttp import ClientSession
 from aiokafka import AIOKafkaConsumer
+
+from stack.apps import answers
+from stack.procs import ManagedProcess, wait_until
 
 TERMINAL = frozenset({"rejected", "approved", "refused", "returned"})
 _NOTICE = re.compile(r"Result of dossier (\S+): (rejected|returned|refused)")
@@ -72,7 +73,7 @@ class Webhook:
     folder: Path
     refused: int = 0
     calls: dict[tuple[str, int], list[bool]] = field(default_factory=lambda: defaultdict(list))
-    _proc: subprocess.Popen[bytes] | None = None
+    _proc: ManagedProcess | None = None
     _offset: int = 0
 
     @property
@@ -86,43 +87,31 @@ class Webhook:
             async with session.put(url, data="1" if failing else "0") as answer:
                 answer.raise_for_status()
 
-    def _spawn(self) -> None:
+    def _start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._calls_file.write_bytes(b"")
-        with (self.folder / "webhook.log").open("ab") as log:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "chaos.receiver", str(self.port), str(self._calls_file)],
-                env={**os.environ, "CHAOS_WEBHOOK_SECRET": self.secret},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        self._proc = ManagedProcess(
+            name="webhook receiver",
+            argv=[sys.executable, "-m", "chaos.receiver", str(self.port), str(self._calls_file)],
+            log=self.folder / "webhook.log",
+            env={**os.environ, "CHAOS_WEBHOOK_SECRET": self.secret},
+        )
+        # Foreground: it dies with the run, however the run ends.
+        self._proc.start(foreground=True)
+        wait_until(
+            lambda: answers(f"http://127.0.0.1:{self.port}/healthz"),
+            timeout=60,
+            proc=self._proc,
+            what=f"The webhook receiver on port {self.port}",
+        )
 
     async def start(self) -> None:
-        await asyncio.to_thread(self._spawn)
-        deadline = time.monotonic() + 60
-        while True:
-            self._alive()
-            try:
-                # Any answer will do (a GET on a POST route is refused): it listens.
-                async with ClientSession() as session, session.get(self.url):
-                    return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"the webhook receiver did not listen on {self.url} within 60 s"
-                    ) from None
-                await asyncio.sleep(0.2)
-
-    def _alive(self) -> None:
-        if self._proc is not None and self._proc.poll() is not None:
-            raise RuntimeError(
-                f"the webhook receiver exited ({self._proc.returncode}); see "
-                f"{self.folder / 'webhook.log'}"
-            )
+        await asyncio.to_thread(self._start)
 
     def read(self) -> None:
         """Take in the whole lines written since the last read."""
-        self._alive()
+        if self._proc is not None:
+            self._proc.check_alive()
         with self._calls_file.open("rb") as fh:
             fh.seek(self._offset)
             data = fh.read()
@@ -136,9 +125,8 @@ class Webhook:
                 self.calls[(call["dossier_id"], call["sequence"])].append(call["verified"])
 
     async def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            await asyncio.to_thread(self._proc.wait, 30)
+        if self._proc is not None:
+            await asyncio.to_thread(self._proc.stop)
 
     @property
     def url(self) -> str:

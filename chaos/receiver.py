@@ -3,9 +3,10 @@
 The run's own process reads the whole status topic and counts every promise every few
 seconds; a portal's answers must not wait on that, or notify would see slow answers that
 no real portal gives. `python -m chaos.receiver PORT CALLS` listens on 127.0.0.1:PORT with
-the secret in `CHAOS_WEBHOOK_SECRET`, answers 500 between a `PUT /failing` of `1` and one
-of `0`, and appends one JSON line per call to CALLS: `{"dossier_id", "sequence",
-"verified"}`, or `{"refused": true}` for a call answered 500.
+the secret in `CHAOS_WEBHOOK_SECRET`, answers `GET /healthz` once it listens, answers 500
+between a `PUT /failing` of `1` and one of `0`, and appends one JSON line per call to
+CALLS: `{"dossier_id", "sequence", "verified"}`, or `{"refused": true}` for a call
+answered 500.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from typing import IO
 
 import orjson
 from aiohttp import web
+
+
+async def _healthz(_: web.Request) -> web.Response:
+    return web.Response(status=200)
 
 
 def app(secret: bytes, calls: IO[bytes]) -> web.Application:
@@ -56,6 +61,7 @@ def app(secret: bytes, calls: IO[bytes]) -> web.Application:
     application = web.Application()
     application.router.add_post("/hook", hook)
     application.router.add_put("/failing", switch)
+    application.router.add_get("/healthz", _healthz)
     return application
 
 

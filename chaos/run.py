@@ -112,7 +112,7 @@ class Run:
         while time.monotonic() < deadline:
             began = time.monotonic()
             await mail.read_off_loop()
-            self.hook.read()
+            await asyncio.to_thread(self.hook.read)
             counts = verdict.count(
                 work, log, mail, self.hook, self.cluster, _lines(dsn), _accepted(dsn)
             )
@@ -212,7 +212,7 @@ class Run:
                 )
                 await self._settle(work, log, mail, dsn, progress)
             await mail.read_off_loop()
-            self.hook.read()
+            await asyncio.to_thread(self.hook.read)
             counts = verdict.count(
                 work, log, mail, self.hook, self.cluster, _lines(dsn), _accepted(dsn)
             )
