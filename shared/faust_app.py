@@ -11,6 +11,8 @@ What the settings guard against (faust-streaming >= 0.15.2):
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -25,10 +27,15 @@ def broker_urls(bootstrap_servers: str) -> list[str]:
 
 def make_faust_app(name: str, settings: BaseServiceSettings, **overrides: Any) -> faust.App:
     """A Faust app for service `name`, also its consumer group id. Agents use concurrency=1."""
+    datadir = Path(tempfile.gettempdir()) / "dvc-faust" / name
+    datadir.mkdir(parents=True, exist_ok=True)
     options: dict[str, Any] = {
         "broker": broker_urls(settings.kafka_bootstrap_servers),
         "web_enabled": False,
         "store": "memory://",
+        # Tables live in memory, so Faust keeps nothing here; without this it would make an
+        # empty `<name>-data` directory in whatever directory the service was started from.
+        "datadir": datadir,
         "autodiscover": False,
         "processing_guarantee": "at_least_once",
         "topic_partitions": settings.topic_partitions,
@@ -52,6 +59,10 @@ def make_faust_app(name: str, settings: BaseServiceSettings, **overrides: Any) -
         # rejoins) without waiting for the 60 s default.
         "broker_session_timeout": 10.0,
         "broker_heartbeat_interval": 2.0,
+        # A group rebalanced while the broker was still loading its topics (just after a
+        # restart) is assigned no partitions of them; the consumer rejoins when its metadata
+        # shows them, so refresh it every 10 s rather than every 5 minutes.
+        "consumer_metadata_max_age_ms": 10_000,
         "loghandlers": [],
     }
     options.update(overrides)

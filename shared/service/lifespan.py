@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import uvicorn
 import uvloop
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 from faust.contrib.asgi import faust_app_running
 
@@ -49,8 +52,25 @@ async def _start(
 
 
 def _stop_if_failed(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        stop_worker(f"the service could not start: {task.exception()!r}")
+    if task.cancelled() or (error := task.exception()) is None:
+        return
+    if isinstance(error, (KafkaError, ConnectionError)):
+        # The broker answered the producer's check, then went away before the stream
+        # processor's own clients reached it. Faust cannot be started a second time in a
+        # process, so the process starts over and waits for the broker again.
+        start_over(f"the broker went away while the stream was starting: {error!r}")
+    stop_worker(f"the service could not start: {error!r}")
+
+
+def start_over(reason: str) -> None:
+    """Replace the process with a fresh start of the same command, keeping its pid: nothing
+    has been consumed yet, and what else it did (notify's senders) is safe to cut at any
+    point, as in a crash."""
+    log.warning("starting the process over: %s", reason)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])  # noqa: S606 (its own command)
 
 
 def lifespan(runtime: Runtime) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
