@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -100,15 +102,29 @@ class Renderer:
         )
 
 
-def email_message(
-    *, sender: str, recipient: str, rendered: Rendered, message_id: str
-) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = recipient
-    message["Subject"] = rendered.subject
+def email_message(*, sender: str, recipient: str, rendered: Rendered, message_id: str) -> bytes:
+    """The mail as sent: multipart/alternative, plain text then HTML, UTF-8 throughout.
+
+    Built with the `email.mime` classes (the `compat32` policy) rather than `EmailMessage`:
+    the modern policy parses and refolds every header it is given, which cost notify about
+    1.1 ms of CPU per mail, a fifth of its time at a low rate. The headers here are either
+    addresses or encoded explicitly (RFC 2047), so nothing needs parsing.
+    """
+    message = MIMEMultipart("alternative")
+    message["From"] = _address(sender)
+    message["To"] = _address(recipient)
+    # compat32 takes a Header object (encoded and folded as RFC 2047 says); typeshed says str.
+    message["Subject"] = Header(rendered.subject, "utf-8")  # type: ignore[assignment]
     message["Message-ID"] = message_id
     message["Date"] = formatdate(localtime=False)
-    message.set_content(rendered.text, charset="utf-8")
-    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
-    return message
+    message.attach(MIMEText(rendered.text, "plain", "utf-8"))
+    message.attach(MIMEText(rendered.html, "html", "utf-8"))
+    return message.as_bytes()
+
+
+def _address(value: str) -> str:
+    """`Name <address>` with the name encoded when it is not ASCII, or the bare address."""
+    name, address = parseaddr(value)
+    if not address:
+        return value
+    return formataddr((name, address), charset="utf-8") if name else address

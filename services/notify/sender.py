@@ -183,7 +183,7 @@ class Sender:
                 recipient=row["recipient"],
                 message_id=row["message_id"],
                 rendered=Rendered(row["subject"], row["body_text"], row["body_html"]),
-            ).as_bytes()
+            )
             return partial(self.mail.send, self.config.sender, row["recipient"], message)
         body: bytes = row["body"]
         headers = {
