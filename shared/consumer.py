@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import AsyncRetrying, RetryCallState
 
-from shared.batching import take_ready
+from shared.batching import QUIET_SECONDS, take_ready
 from shared.contract import Envelope, MalformedMessageError, decode_envelope
 from shared.messaging import MessagingTables, Outgoing, claim, dead_letter
 from shared.retry import backoff, failure, next_wait
@@ -254,10 +254,11 @@ async def consume_batches(
     *,
     size: int,
     within: float,
+    quiet: float = QUIET_SECONDS,
     observe: Callable[[int, float], None] = lambda n, seconds: None,
 ) -> None:
     """The body of a Faust agent: batches from the stream, each applied before it is acked."""
-    async for events in take_ready(stream, size, within=within):
+    async for events in take_ready(stream, size, within=within, quiet=quiet):
         began = time.perf_counter()
         batch = [Incoming.from_event(e) for e in events]
         try:

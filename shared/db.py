@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import make_url
+import time
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -36,14 +41,53 @@ def libpq_url(url: str) -> str:
     return _with_driver(url, None)
 
 
-def make_engine(url: str, *, pool_size: int = 10, application_name: str = "dvc") -> AsyncEngine:
-    return create_async_engine(
+IDLE_PING_SECONDS = 2.0
+"""A pooled connection idle for longer is checked with a round trip before it is handed out."""
+
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    application_name: str = "dvc",
+    idle_ping_seconds: float = IDLE_PING_SECONDS,
+) -> AsyncEngine:
+    engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # The most recently returned connection first, so that a steady stream of
+        # transactions keeps reusing a few warm connections, and those skip the ping.
+        pool_use_lifo=True,
         connect_args={"server_settings": {"application_name": application_name}},
     )
+    _ping_when_idle(engine.sync_engine, idle_ping_seconds)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, seconds: float) -> None:
+    """Pessimistic disconnect handling for connections idle over `seconds` only.
+
+    SQLAlchemy's `pool_pre_ping` would cost a round trip per transaction. A connection used
+    moments ago is as good as a ping; if the server went away since, the first statement on it
+    fails as a disconnect, which invalidates the whole pool, and the caller's retry (or the
+    client's) finds fresh connections.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get("checked_in_at")
+        if since is None or time.monotonic() - since < seconds:
+            return  # just connected, or used moments ago
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            # The pool discards the connection and checks out another (or connects anew).
+            raise DisconnectionError(f"pooled connection lost: {exc}") from exc
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

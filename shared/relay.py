@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
@@ -50,6 +51,34 @@ def is_permanent(exc: BaseException) -> bool:
         return not exc.retriable
     # Raised by the client for arguments it cannot send (a header value, a key type).
     return isinstance(exc, (TypeError, ValueError))
+
+
+@functools.cache
+def _take_statement(outbox: sa.Table) -> sa.TextualSelect:
+    """The relay's advisory lock (`held`), then, if held, the first `limit` outbox rows in id
+    order, deleted in the caller's transaction: always one row with `held`, and `id` null
+    when no row was taken.
+
+    Exactly the rows returned are deleted: ids are handed out before commit, so a concurrent
+    transaction may commit a smaller id after this one has read; that row waits for the next
+    batch.
+    """
+    table = outbox.fullname  # from the code, never from input
+    return sa.text(
+        "WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(:lock) AS held), "  # noqa: S608
+        f"taken AS (DELETE FROM {table} WHERE id IN ("
+        f"  SELECT id FROM {table} WHERE (SELECT held FROM lock) ORDER BY id LIMIT :limit"
+        ") RETURNING id, topic, key, value, headers, created_at) "
+        "SELECT lock.held, taken.* FROM lock LEFT JOIN taken ON true"
+    ).columns(
+        sa.column("held", sa.Boolean()),
+        outbox.c.id,
+        outbox.c.topic,
+        outbox.c.key,
+        outbox.c.value,
+        outbox.c.headers,
+        outbox.c.created_at,
+    )
 
 
 class OutboxRelay:
@@ -96,27 +125,22 @@ class OutboxRelay:
 
     async def publish_once(self) -> int:
         """Publish one batch; the number of rows done with (published or parked)."""
-        outbox = self._tables.outbox
         async with self._sessionmaker() as session, session.begin():
-            locked = await session.scalar(
-                sa.select(sa.func.pg_try_advisory_xact_lock(self._lock_id))
-            )
-            self._lock_was_busy = not locked
-            if not locked:
-                return 0
-            rows = (
+            # One round trip takes the lock and the rows: deleted here, but only for this
+            # transaction until it commits, after the broker has every one of them.
+            result = (
                 await session.execute(
-                    sa.select(outbox).order_by(outbox.c.id).limit(self._batch_size)
+                    _take_statement(self._tables.outbox),
+                    {"lock": self._lock_id, "limit": self._batch_size},
                 )
             ).all()
+            self._lock_was_busy = not result[0].held
+            rows = sorted((r for r in result if r.id is not None), key=lambda r: r.id)
             if not rows:
                 return 0
             failed = await self._send_all(rows)
             if failed:
                 await self._park(session, failed)
-            # Exactly the rows read: ids are handed out before commit, so a concurrent
-            # transaction may commit a smaller id after this one was read.
-            await session.execute(sa.delete(outbox).where(outbox.c.id.in_([r.id for r in rows])))
         for row, exc in failed:
             self._on_parked(row.topic)
             log.error(

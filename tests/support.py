@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -30,6 +31,7 @@ from shared.contract import Envelope, encode
 from shared.db import libpq_url
 from shared.settings import TopicSettings
 from stack import kafka
+from stack.ports import LOWEST_EPHEMERAL, OFFSETS, ports
 from stack.procs import tail
 from stack.runner import Endpoints
 from testkit import UnitKit
@@ -126,11 +128,28 @@ def nested(depth: int) -> Any:
     return value
 
 
+FREE_PORTS = range(20000, LOWEST_EPHEMERAL)
+"""Where single tests' services and sinks listen: below the kernel's ephemeral range, so an
+outgoing connection cannot take a port between the test choosing it and the process binding
+it (port 0 would hand out an ephemeral one)."""
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
+    """A port of FREE_PORTS that no stack of the project uses, free now, not handed out before
+    by this process."""
+    reserved = {p for name in OFFSETS for p in ports(name).values()} | _handed_out
+    for port in random.sample(FREE_PORTS, 200):
+        if port in reserved:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
+    raise RuntimeError(f"no free port in {FREE_PORTS.start}–{FREE_PORTS.stop - 1} after 200 tries")
 
 
 @dataclass

@@ -12,6 +12,11 @@ from shared.settings import StaffMailSettings
 class NotifySettings(StaffMailSettings):
     notify_port: int = 8004
     notify_batch_size: int = 500
+    # How long notify gathers statuses before writing their notices, in one transaction.
+    # Mails need not leave within the second, and fewer, larger transactions leave the cores
+    # to the services a voucher's decision waits for. 0: apply each batch as soon as the
+    # stream is quiet, as the other consumers do.
+    notify_gather_seconds: float = Field(default=0.25, ge=0, le=5)
     # Local time (Asia/Ho_Chi_Minh) at which each office's daily digest is sent, "HH:MM".
     digest_time: str = "17:00"
     # How long before a deadline treasury staff are warned, in minutes.

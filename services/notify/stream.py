@@ -27,7 +27,11 @@ def wire(
     runtime.consume(topics.units, units, size=200, on_committed=wake)
     statuses = partial(handlers.handle_statuses, deps=deps)
     runtime.consume(
-        topics.status, batch_handler=statuses, size=settings.notify_batch_size, on_committed=wake
+        topics.status,
+        batch_handler=statuses,
+        size=settings.notify_batch_size,
+        gather=settings.notify_gather_seconds or None,
+        on_committed=wake,
     )
     notices = partial(handle_support_notices, deps=deps)
     runtime.consume(topics.support_notices, batch_handler=notices, size=200, on_committed=wake)

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.access import Doors, OfficeOf
+from shared.batching import QUIET_SECONDS
 from shared.consumer import BatchApplier, BatchHandler, Handler, per_message
 from shared.db import make_engine, make_sessionmaker
 from shared.faust_app import make_faust_app
@@ -99,10 +100,17 @@ class Runtime:
         batch_handler: BatchHandler | None = None,
         size: int = 500,
         within: float | None = None,
+        gather: float | None = None,
         on_committed: Callable[[], None] | None = None,
     ) -> None:
         """Apply every message of `topic_name`, in batches, exactly once in effect;
-        `on_committed` is called (after the relay is woken) once each batch has committed."""
+        `on_committed` is called (after the relay is woken) once each batch has committed.
+
+        By default a batch is applied as soon as the stream is quiet (shared/batching.py).
+        With `gather`, a consumer off the vouchers' critical path gathers messages for up to
+        that many seconds first: far fewer, larger transactions, which leaves the cores to
+        the consumers a voucher waits for.
+        """
         chosen = batch_handler or (per_message(handler) if handler else None)
         if chosen is None:
             raise TypeError("consume() needs a handler or a batch_handler")
@@ -112,7 +120,8 @@ class Runtime:
             topic_name,
             self.applier(chosen, on_committed),
             size=size,
-            within=within or self.settings.batch_window_seconds,
+            within=max(within or self.settings.batch_window_seconds, gather or 0.0),
+            quiet=gather or QUIET_SECONDS,
             observe=self.metrics.observe_batch,
         )
 

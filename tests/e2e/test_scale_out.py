@@ -15,6 +15,7 @@ import pytest
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
+from aiokafka.errors import KafkaError
 
 from shared.contract import Envelope, ReasonCode
 from stack.runner import Endpoints
@@ -178,6 +179,10 @@ async def assignments(bootstrap: str, group: str) -> list[set[TopicPartition]]:
     await admin.start()
     try:
         [response] = await admin.describe_consumer_groups([group])
+    except KafkaError as err:
+        if not err.retriable:
+            raise
+        return []  # no coordinator yet (a broker just started): no member holds anything
     finally:
         await admin.close()
     [described] = response.groups

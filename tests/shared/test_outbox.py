@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from aiokafka.errors import KafkaConnectionError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.db import make_engine, make_sessionmaker
 from shared.messaging import (
@@ -50,6 +51,24 @@ async def tables(engine: AsyncEngine) -> MessagingTables:
     return messaging
 
 
+async def _new_topic(stack: Endpoints) -> str:
+    topic = f"test.outbox.{uuid.uuid4().hex[:8]}"
+    await kafka.ensure_topics(
+        stack.kafka_bootstrap_servers, [topic], set(), partitions=1, replication=1
+    )
+    return topic
+
+
+async def _committed(
+    engine: AsyncEngine, tables: MessagingTables, messages: list[Outgoing]
+) -> async_sessionmaker[AsyncSession]:
+    """`messages` in the outbox, committed; the sessionmaker that wrote them."""
+    sessionmaker = make_sessionmaker(engine)
+    async with sessionmaker() as session, session.begin():
+        await enqueue(session, tables, messages)
+    return sessionmaker
+
+
 class CommitsDuringSend:
     """The real producer; the first send lets a slower transaction commit meanwhile."""
 
@@ -65,10 +84,7 @@ class CommitsDuringSend:
 async def test_a_row_committed_late_with_a_smaller_id_is_still_published(
     stack: Endpoints, engine: AsyncEngine, tables: MessagingTables
 ) -> None:
-    topic = f"test.outbox.{uuid.uuid4().hex[:8]}"
-    await kafka.ensure_topics(
-        stack.kafka_bootstrap_servers, [topic], set(), partitions=1, replication=1
-    )
+    topic = await _new_topic(stack)
     outbox = tables.outbox
     async with engine.connect() as slow, engine.connect() as fast:
         await slow.execute(sa.insert(outbox).values(topic=topic, value=b"first id", headers=[]))
@@ -101,17 +117,12 @@ async def test_a_row_committed_late_with_a_smaller_id_is_still_published(
 async def test_enqueued_messages_carry_their_headers_to_kafka(
     stack: Endpoints, engine: AsyncEngine, tables: MessagingTables
 ) -> None:
-    topic = f"test.outbox.{uuid.uuid4().hex[:8]}"
-    await kafka.ensure_topics(
-        stack.kafka_bootstrap_servers, [topic], set(), partitions=1, replication=1
+    topic = await _new_topic(stack)
+    sessionmaker = await _committed(
+        engine,
+        tables,
+        [Outgoing(topic=topic, key=b"1012345", value=b"v", headers=(("error", "lỗi"),))],
     )
-    sessionmaker = make_sessionmaker(engine)
-    async with sessionmaker() as session, session.begin():
-        await enqueue(
-            session,
-            tables,
-            [Outgoing(topic=topic, key=b"1012345", value=b"v", headers=(("error", "lỗi"),))],
-        )
     producer = Producer(stack.kafka_bootstrap_servers)
     await producer.start()
     try:
@@ -133,10 +144,7 @@ async def test_enqueued_messages_carry_their_headers_to_kafka(
 async def test_a_row_that_can_never_be_published_is_parked_and_the_rows_behind_it_go_on(
     stack: Endpoints, engine: AsyncEngine, tables: MessagingTables
 ) -> None:
-    topic = f"test.outbox.{uuid.uuid4().hex[:8]}"
-    await kafka.ensure_topics(
-        stack.kafka_bootstrap_servers, [topic], set(), partitions=1, replication=1
-    )
+    topic = await _new_topic(stack)
     too_large = b"x" * (MAX_REQUEST_BYTES + 1)
     sessionmaker = make_sessionmaker(engine)
     async with sessionmaker() as session, session.begin():
@@ -246,3 +254,60 @@ async def test_a_failed_unit_of_work_publishes_nothing_and_wakes_nobody(
         await refused()
     assert await _published(engine, tables) == []
     assert woken == []
+
+
+class BrokerLostAfterFirstSend:
+    """The real producer for the first row; then the broker is gone, as in an outage."""
+
+    def __init__(self, producer: Producer) -> None:
+        self.producer, self.sent = producer, 0
+
+    async def send(self, topic: str, value: bytes, **kwargs: Any) -> Any:
+        self.sent += 1
+        if self.sent > 1:
+            raise KafkaConnectionError("the broker went away")
+        return await self.producer.send(topic, value, **kwargs)
+
+
+async def test_rows_stay_in_the_outbox_until_the_broker_has_them_and_one_relay_at_a_time(
+    stack: Endpoints, engine: AsyncEngine, tables: MessagingTables
+) -> None:
+    topic = await _new_topic(stack)
+    sessionmaker = await _committed(
+        engine, tables, [Outgoing(topic=topic, value=v) for v in (b"one", b"two", b"three")]
+    )
+    producer = Producer(stack.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        failing = OutboxRelay(
+            sessionmaker=sessionmaker,
+            tables=tables,
+            producer=BrokerLostAfterFirstSend(producer),  # type: ignore[arg-type]
+            lock_id=10,
+        )
+        with pytest.raises(KafkaConnectionError):
+            await failing.publish_once()
+        after_failure = await _published(engine, tables)
+
+        relay = OutboxRelay(sessionmaker=sessionmaker, tables=tables, producer=producer, lock_id=10)
+        async with engine.connect() as other:
+            # Another instance's relay holds the lock: this one takes nothing meanwhile.
+            await other.execute(sa.select(sa.func.pg_advisory_xact_lock(10)))
+            while_held = await relay.publish_once()
+            rows_while_held = await _published(engine, tables)
+            await other.rollback()
+        once_free = await relay.publish_once()
+    finally:
+        await producer.stop()
+    async with TopicLog(stack.kafka_bootstrap_servers, topic) as log:
+        await log.wait_for(
+            lambda: [r.value for r in log.records],
+            lambda values: len(values) >= 4,
+            what="the row sent before the failure and the 3 sent again (values on the topic)",
+        )
+    assert after_failure == [b"one", b"two", b"three"]
+    assert (while_held, rows_while_held) == (0, [b"one", b"two", b"three"])
+    assert once_free == 3
+    assert await _published(engine, tables) == []
+    # The row the broker took before the failure goes again (consumers are idempotent).
+    assert [r.value for r in log.records] == [b"one", b"one", b"two", b"three"]
