@@ -157,16 +157,21 @@ class Mailbox:
                 self.seen.add(path.name)
                 with path.open("rb") as fh:
                     message = parser.parse(fh, headersonly=True)
-                subject, to = str(message["Subject"] or ""), str(message["To"] or "")
+                subject = str(message["Subject"] or "")
+                # One notice goes to all its recipients in one mail: each envelope recipient
+                # (the sink's X-RcptTo) is one delivery.
+                to = str(message["X-RcptTo"] or message["To"] or "")
+                recipients = [a.strip().lower() for a in to.split(",") if a.strip()]
                 found = _NOTICE.search(subject)
                 if found:
-                    key = (found[1], found[2], to.lower())
+                    dossier, status = found[1], found[2]
                 elif approved := _APPROVED.search(subject):
-                    key = (approved[1], "approved", to.lower())
+                    dossier, status = approved[1], "approved"
                 else:
-                    self.staff += 1
+                    self.staff += len(recipients)
                     continue
-                self.notices[key].append(str(message["Message-ID"]))
+                for recipient in recipients:
+                    self.notices[(dossier, status, recipient)].append(str(message["Message-ID"]))
 
     async def read_off_loop(self) -> None:
         await asyncio.to_thread(self.read)

@@ -56,7 +56,7 @@ def email_row(deps: Deps, notice: domain.Notice, now: dt.datetime) -> dict[str, 
         "body_text": rendered.text,
         "body_html": rendered.html,
         "body": None,
-        "message_id": domain.message_id(notice.key),
+        "message_id": domain.message_id(notice.group),
         **_new(now),
     }
 

@@ -2,7 +2,8 @@
 
 Every notice has a key — (dossier, status or warning kind, recipient) — and the delivery
 ledger holds at most one delivery per key, which is what keeps any crash or redelivery from
-sending a mail twice.
+sending a mail twice. The recipients of one notice share its group — (dossier, kind) — and
+with it one Message-ID: the same mail, sent to all of them in one SMTP transaction.
 """
 
 from __future__ import annotations
@@ -36,14 +37,27 @@ class Notice:
     template: str
     context: dict[str, Any]
 
+    @property
+    def group(self) -> str:
+        """The key without its recipient: what every recipient of this notice shares."""
+        suffix = f"|{self.recipient.lower()}"
+        if not self.key.endswith(suffix):
+            raise ValueError(f"notice key {self.key!r} does not end with its recipient")
+        return self.key[: -len(suffix)]
+
+
+def notice_group(dossier_id: str, kind: str) -> str:
+    return f"{dossier_id}|{kind}"
+
 
 def notice_key(dossier_id: str, kind: str, recipient: str) -> str:
-    return f"{dossier_id}|{kind}|{recipient.lower()}"
+    return f"{notice_group(dossier_id, kind)}|{recipient.lower()}"
 
 
-def message_id(key: str, domain: str = "dvc.kbnn.gov.vn") -> str:
-    """A Message-ID derived from the notice key: the same notice always has the same id."""
-    return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
+def message_id(group: str, domain: str = "dvc.kbnn.gov.vn") -> str:
+    """A Message-ID derived from a notice's group: the same notice always has the same id,
+    whichever of its recipients it goes to and however often it is sent."""
+    return f"<{hashlib.sha256(group.encode()).hexdigest()[:40]}@{domain}>"
 
 
 def webhook_signature(secret: str, body: bytes) -> str:

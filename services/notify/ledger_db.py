@@ -70,15 +70,34 @@ async def interrupted(
     return found
 
 
-async def start_attempt(conn: AsyncConnection, delivery_id: int, *, at: dt.datetime) -> int:
-    """On an autocommit connection: committed before the delivery leaves."""
-    stmt = sa.insert(attempts).values(delivery_id=delivery_id, started_at=at)
-    return int((await conn.execute(stmt.returning(attempts.c.id))).scalar_one())
+_start_attempts = (
+    sa.insert(attempts)
+    .from_select(
+        ["delivery_id", "started_at"],
+        sa.select(
+            sa.func.unnest(sa.bindparam("ids", type_=ARRAY(sa.BigInteger()))),
+            sa.bindparam("at", type_=sa.DateTime(timezone=True)),
+        ),
+    )
+    .returning(attempts.c.delivery_id, attempts.c.id)
+)
 
 
-async def mark_taken(conn: AsyncConnection, attempt_id: int, *, at: dt.datetime) -> None:
-    """On an autocommit connection: the server (or portal) has the delivery."""
-    await conn.execute(sa.update(attempts).where(attempts.c.id == attempt_id).values(taken_at=at))
+async def start_attempts(
+    conn: AsyncConnection, delivery_ids: Sequence[int], *, at: dt.datetime
+) -> dict[int, int]:
+    """On an autocommit connection: committed before the deliveries leave, one statement for
+    all the recipients of one mail; the attempt id of each delivery."""
+    rows = await conn.execute(_start_attempts, {"ids": list(delivery_ids), "at": at})
+    return {int(delivery_id): int(attempt_id) for delivery_id, attempt_id in rows.tuples()}
+
+
+async def mark_taken(conn: AsyncConnection, attempt_ids: Sequence[int], *, at: dt.datetime) -> None:
+    """On an autocommit connection: the server (or portal) has the deliveries."""
+    if attempt_ids:
+        await conn.execute(
+            sa.update(attempts).where(attempts.c.id.in_(attempt_ids)).values(taken_at=at)
+        )
 
 
 _ids = sa.func.unnest(sa.bindparam("ids", type_=ARRAY(sa.BigInteger()))).label("id")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
@@ -102,7 +103,9 @@ class Renderer:
         )
 
 
-def email_message(*, sender: str, recipient: str, rendered: Rendered, message_id: str) -> bytes:
+def email_message(
+    *, sender: str, recipients: Sequence[str], rendered: Rendered, message_id: str
+) -> bytes:
     """The mail as sent: multipart/alternative, plain text then HTML, UTF-8 throughout.
 
     Built with the `email.mime` classes (the `compat32` policy) rather than `EmailMessage`:
@@ -112,7 +115,7 @@ def email_message(*, sender: str, recipient: str, rendered: Rendered, message_id
     """
     message = MIMEMultipart("alternative")
     message["From"] = _address(sender)
-    message["To"] = _address(recipient)
+    message["To"] = ", ".join(_address(r) for r in recipients)
     # compat32 takes a Header object (encoded and folded as RFC 2047 says); typeshed says str.
     message["Subject"] = Header(rendered.subject, "utf-8")  # type: ignore[assignment]
     message["Message-ID"] = message_id

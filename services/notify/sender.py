@@ -7,9 +7,12 @@ sender takes the due deliveries a batch at a time:
 1. In a transaction held for the whole batch, it locks up to `batch` due delivery rows
    (`FOR NO KEY UPDATE SKIP LOCKED`): no other sender, in this process or another, takes them
    meanwhile.
-2. For each delivery in turn, on a connection that commits every statement at once, it
-   records the attempt (`delivery_attempts`) before the first byte leaves, sends, and records
-   the attempt `taken` as soon as the server has the mail.
+2. It sends the recipients of one notice together: rows with the same Message-ID and
+   content go out as one mail in one SMTP transaction, one RCPT per recipient (a webhook goes
+   alone). For each such mail in turn, on a connection that commits every statement at once,
+   it records an attempt per delivery (`delivery_attempts`, one statement) before the first
+   byte leaves, sends, and records the attempts `taken` as soon as the server has the mail
+   (a recipient the server refused does not have it: its delivery is retried).
 3. It records every outcome and deletes the attempts in the held transaction, in a few
    statements for the whole batch.
 
@@ -119,10 +122,10 @@ class Sender:
                 left = await ledger_db.interrupted(session, [r["id"] for r in rows])
                 self.crash.reached("locked")
                 async with self._autocommit() as marks:
-                    for row in rows:
-                        outcome = await self._attempt(marks, row, left.get(row["id"], []), now)
-                        outcomes.append(outcome)
-                        if outcome.error is not None:
+                    for group in _one_mail_each(rows):
+                        done = await self._attempt(marks, group, left, now)
+                        outcomes += done
+                        if any(o.error is not None for o in done):
                             break
                 await self._record(session, outcomes)
             self.crash.reached("recorded")
@@ -140,26 +143,43 @@ class Sender:
     async def _attempt(
         self,
         marks: AsyncConnection,
-        row: Any,
-        interrupted: list[dt.datetime | None],
+        rows: list[Any],
+        interrupted: dict[int, list[dt.datetime | None]],
         now: dt.datetime,
-    ) -> _Outcome:
-        """One delivery: sent, or known sent by an interrupted attempt, or failed."""
-        in_doubt = sum(1 for taken in interrupted if taken is None)
-        if len(interrupted) > in_doubt:
-            # An earlier sender's attempt was taken before it could record it: the
-            # recipient has it; sending again would make a copy.
-            return _Outcome(row, in_doubt)
-        send = self._prepare(row)
-        attempt = await ledger_db.start_attempt(marks, row["id"], at=now)
+    ) -> list[_Outcome]:
+        """One mail to the recipients of `rows` (or one webhook call): for each delivery,
+        sent, or known sent by an interrupted attempt, or failed."""
+        outcomes: list[_Outcome] = []
+        to_send: list[tuple[Any, int]] = []
+        for row in rows:
+            left = interrupted.get(row["id"], [])
+            in_doubt = sum(1 for taken in left if taken is None)
+            if len(left) > in_doubt:
+                # An earlier sender's attempt was taken before it could record it: the
+                # recipient has it; sending again would make a copy.
+                outcomes.append(_Outcome(row, in_doubt))
+            else:
+                to_send.append((row, in_doubt))
+        if not to_send:
+            return outcomes
+        send = self._prepare([row for row, _ in to_send])
+        started = await ledger_db.start_attempts(marks, [row["id"] for row, _ in to_send], at=now)
         self.crash.reached("started")
         try:
-            await send()
+            refused = await send()
         except SendFailed as err:
-            return _Outcome(row, in_doubt + isinstance(err, InDoubt), err)
+            doubt = isinstance(err, InDoubt)
+            return outcomes + [_Outcome(row, n + doubt, err) for row, n in to_send]
         self.crash.reached("taken")
-        await ledger_db.mark_taken(marks, attempt, at=self.clock())
-        return _Outcome(row, in_doubt)
+        taken = [(row, n) for row, n in to_send if row["recipient"] not in refused]
+        await ledger_db.mark_taken(marks, [started[row["id"]] for row, _ in taken], at=self.clock())
+        outcomes += [_Outcome(row, n) for row, n in taken]
+        outcomes += [
+            _Outcome(row, n, NotTaken(refused[row["recipient"]]))
+            for row, n in to_send
+            if row["recipient"] in refused
+        ]
+        return outcomes
 
     async def _record(self, session: AsyncSession, outcomes: list[_Outcome]) -> None:
         """Every outcome of the batch, and its attempts forgotten, in the held transaction."""
@@ -175,16 +195,19 @@ class Sender:
                 await self._failed(session, o.row, o.in_doubt, o.error)
         await ledger_db.forget_attempts(session, [o.row["id"] for o in outcomes])
 
-    def _prepare(self, row: Any) -> Callable[[], Awaitable[None]]:
-        """The send of `row`, everything that cannot reach the recipient done beforehand."""
+    def _prepare(self, rows: list[Any]) -> Callable[[], Awaitable[dict[str, str]]]:
+        """The send of `rows` (one mail, or one webhook call), everything that cannot reach a
+        recipient done beforehand; the send returns the recipients the server refused."""
+        row = rows[0]
         if row["channel"] == "email":
+            recipients = [r["recipient"] for r in rows]
             message = email_message(
                 sender=self.config.sender,
-                recipient=row["recipient"],
+                recipients=recipients,
                 message_id=row["message_id"],
                 rendered=Rendered(row["subject"], row["body_text"], row["body_html"]),
             )
-            return partial(self.mail.send, self.config.sender, row["recipient"], message)
+            return partial(self.mail.send, self.config.sender, recipients, message)
         body: bytes = row["body"]
         headers = {
             "Content-Type": "application/json",
@@ -192,10 +215,11 @@ class Sender:
         }
         return partial(self._post, row["recipient"], body, headers)
 
-    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
+    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
         try:
             answer = await self.http.post(url, content=body, headers=headers)
             answer.raise_for_status()
+            return {}
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.HTTPStatusError) as err:
             raise NotTaken(str(err)) from err
         except httpx.HTTPError as err:
@@ -227,3 +251,16 @@ class Sender:
             + domain.retry_delay(attempts, self.config.retry_cap_seconds),
         )
         self.observe(row["channel"], row["kind"], "dead" if dead else "failed", 0.0)
+
+
+def _one_mail_each(rows: list[Any]) -> list[list[Any]]:
+    """The rows in sends: the emails of one notice (same Message-ID and content) together,
+    in the order of their first row; each webhook alone."""
+    sends: dict[Any, list[Any]] = {}
+    for row in rows:
+        if row["channel"] == "email":
+            key: Any = (row["message_id"], row["subject"], row["body_text"], row["body_html"])
+        else:
+            key = ("webhook", row["id"])
+        sends.setdefault(key, []).append(row)
+    return list(sends.values())

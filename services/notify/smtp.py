@@ -1,17 +1,19 @@
 """One SMTP connection, and what a failed send says about the mail's fate.
 
-A send either ends with the server's "250" (the server has the mail), or fails in one of two
-ways the ledger must tell apart:
+A send either ends with the server's "250" (the server has the mail, for every recipient it
+accepted), or fails in one of two ways the ledger must tell apart:
 
-- `NotTaken`: the server did not take the mail — no connection, a refused sender or
-  recipient, or the server's own answer refusing the message. Sending again cannot make a
-  second copy.
+- `NotTaken`: the server did not take the mail — no connection, a refused sender or every
+  recipient refused, or the server's own answer refusing the message. Sending again cannot
+  make a second copy.
 - `InDoubt`: the connection was lost or timed out while the message was being handed over,
   after the server had been sent all or part of it and before it answered. The server may
   have kept it; sending again may make a second copy, under the same Message-ID.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import aiosmtplib
 
@@ -46,15 +48,24 @@ class MailTransport:
             self._smtp = smtp
         return self._smtp
 
-    async def send(self, sender: str, recipient: str, message: bytes) -> None:
-        """The whole SMTP transaction; returns once the server has taken the mail."""
+    async def send(self, sender: str, recipients: Sequence[str], message: bytes) -> dict[str, str]:
+        """One SMTP transaction for every recipient; returns once the server has taken the mail,
+        with the recipients it refused (and its answer to each): those do not have it."""
+        refused: dict[str, str] = {}
         try:
             smtp = await self._connection()
             await smtp.mail(sender)
-            await smtp.rcpt(recipient)
+            for recipient in recipients:
+                try:
+                    await smtp.rcpt(recipient)
+                except aiosmtplib.SMTPRecipientRefused as err:
+                    refused[recipient] = f"{err.code} {err.message}"
         except FAILURES as err:
             await self.reset()
             raise NotTaken(str(err) or type(err).__name__) from err
+        if len(refused) == len(recipients):
+            await self.reset()
+            raise NotTaken("; ".join(f"{r}: {why}" for r, why in refused.items()))
         try:
             await smtp.data(message)
         except aiosmtplib.SMTPResponseException as err:
@@ -63,6 +74,7 @@ class MailTransport:
         except FAILURES as err:
             await self.reset()
             raise InDoubt(str(err) or type(err).__name__) from err
+        return refused
 
     async def reset(self) -> None:
         if self._smtp is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import email
 import email.policy
@@ -32,6 +33,17 @@ OFFICE = "0011"
 STAFF = ("ksv1.0011@kbnn.gov.vn", "ksv2.0011@kbnn.gov.vn")
 
 
+def as_delivered(message: EmailMessage) -> list[EmailMessage]:
+    """What each recipient's mailbox got: one copy per envelope recipient (the sink's
+    `X-RcptTo`), each with `Delivered-To`. Notify sends one notice to all its recipients in one
+    SMTP transaction, so one file in the sink is as many deliveries as it has recipients."""
+    recipients = [a.strip() for a in str(message.get("X-RcptTo", "")).split(",") if a.strip()]
+    copies = [message] + [copy.deepcopy(message) for _ in recipients[1:]]
+    for each, recipient in zip(copies, recipients or [str(message["To"])], strict=True):
+        each["Delivered-To"] = recipient
+    return copies
+
+
 class Mailbox:
     """The messages of one maildir, read incrementally: each look parses only the files
     that arrived since the last one (the SMTP server renames each into `new/` whole)."""
@@ -55,7 +67,7 @@ class Mailbox:
                 )
                 assert isinstance(message, EmailMessage)
                 self._read.add(name)
-                self._messages.append(message)
+                self._messages += as_delivered(message)
         return self._messages
 
     def by_message_id(self) -> dict[str, list[EmailMessage]]:
@@ -90,7 +102,7 @@ class Sink:
         self.port = free_port()
         self.maildir = root / "mail"
         self.proc = smtp_sink(self.port, self.maildir, root / "smtp.log")
-        self._read: dict[str, EmailMessage] = {}
+        self._read: dict[str, list[EmailMessage]] = {}
         self._lock = threading.Lock()
         self.mailbox = Mailbox(self.maildir)
 
@@ -120,7 +132,8 @@ class Sink:
         return sorted(new.iterdir()) if new.exists() else []
 
     def messages(self) -> list[EmailMessage]:
-        """The mailbox's messages; files not seen before are parsed now, each once.
+        """The mailbox's messages, one per recipient (`as_delivered`); files not seen before
+        are parsed now, each once.
 
         Reads files: call it from a worker thread (`poll` does) while the loop serves."""
         with self._lock:
@@ -130,8 +143,8 @@ class Sink:
                         path.read_bytes(), policy=email.policy.default
                     )
                     assert isinstance(message, EmailMessage)
-                    self._read[path.name] = message
-            return list(self._read.values())
+                    self._read[path.name] = as_delivered(message)
+            return [m for copies in self._read.values() for m in copies]
 
     def by_message_id(self) -> dict[str, list[EmailMessage]]:
         index: dict[str, list[EmailMessage]] = {}

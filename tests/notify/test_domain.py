@@ -162,7 +162,11 @@ def test_an_address_written_twice_in_other_cases_gets_one_ledger_key() -> None:
         f"CT-0011-2026-00012345|refused|{address}"
         for address in ("ketoan@example.vn", "vanthu@example.vn", "ht@example.vn")
     }
-    assert len({domain.message_id(k) for k in keys}) == 3
+    # One mail to the three of them, under one Message-ID.
+    notices = _notices(_status("refused"), _entry())
+    assert {domain.message_id(n.group) for n in notices} == {
+        domain.message_id(domain.notice_group("CT-0011-2026-00012345", "refused"))
+    }
 
 
 @pytest.mark.parametrize(
@@ -182,8 +186,9 @@ def test_a_notice_key_tells_apart_dossier_kind_and_recipient(
 
 
 def test_the_same_notice_always_has_the_same_message_id() -> None:
-    key = domain.notice_key("CT-0011-2026-00012345", "refused", "ketoan@example.vn")
-    first, again = domain.message_id(key), domain.message_id(key)
+    group = domain.notice_group("CT-0011-2026-00012345", "refused")
+    first, again = domain.message_id(group), domain.message_id(group)
+    assert first != domain.message_id(domain.notice_group("CT-0011-2026-00012345", "approved"))
     assert first == again
     assert first.startswith("<")
     assert first.endswith("@dvc.kbnn.gov.vn>")

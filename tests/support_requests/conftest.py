@@ -76,7 +76,7 @@ class Desk:
         return [
             m
             for m in self.mailbox.messages()
-            if str(m["To"]) == recipient and about in str(m["Subject"])
+            if str(m["Delivered-To"]) == recipient and about in str(m["Subject"])
         ]
 
     async def reply(
