@@ -4,7 +4,7 @@
 passes `<point>`; unset, as in production, it does nothing. The points, in a send's order:
 
 - `locked`: the delivery row is locked, nothing recorded or sent yet;
-- `started`: the attempt is recorded, the mail has not left;
+- `started`: the attempts are recorded (one per recipient of the mail), the mail has not left;
 - `taken`: the server (or portal) has taken it, the ledger does not say so yet;
 - `recorded`: the ledger says sent.
 """

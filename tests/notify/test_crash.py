@@ -14,6 +14,7 @@ broker: sending needs only the ledger and the SMTP server.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import random
 import subprocess
@@ -204,3 +205,71 @@ async def test_notify_killed_at_every_point_of_a_send_loses_no_mail_and_counts_e
     assert ledger.in_doubt() - in_doubt_at_start == kills["started"] + kills["taken"], kills
     assert resent_by_last == ledger.in_doubt() - in_doubt_before
     assert ledger.count("delivery_attempts") == 0
+
+
+@pytest.mark.parametrize(("point", "copies"), [("started", 1), ("taken", 2)])
+async def test_a_crash_in_the_middle_of_a_mail_to_three_leaves_each_one_copy_or_two_counted(
+    stack: Endpoints,
+    ca_file: Path,
+    tmp_path: Path,
+    point: str,
+    copies: int,
+) -> None:
+    """A notice's three recipients share one SMTP transaction: killed before it left
+    (`started`) or after the server took it (`taken`), the mail goes again to all three,
+    under the same Message-ID; each delivery counts the attempt in doubt."""
+    ledger = await asyncio.to_thread(Ledger, stack.database_url)
+    ns = Namespace()
+    await asyncio.to_thread(ns.create, stack.kafka_bootstrap_servers)
+    sink = Sink(tmp_path)
+    await asyncio.to_thread(sink.start)
+    port = free_port()
+    env = {
+        **service_env(stack, ns, ca_file),
+        "DATABASE_URL": ledger.url,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(sink.port),
+        "NOTIFY_PORT": str(port),
+        "NOTIFY_SENDERS": "1",
+        "PORTAL_WEBHOOKS": "",
+        "RETRY_MAX_SECONDS": "1",
+        "DIGEST_TIME": "23:59",
+        "NOTIFY_FAULT": f"{point}:1",
+    }
+    service = ServiceProcess("notify", env, tmp_path / "notify.log", port)
+    notify = Notify(stack, ns, sink, service, Receiver())
+    try:
+        await asyncio.to_thread(service.start)
+        async with Producer(stack.kafka_bootstrap_servers) as producer:
+            unit = await notify.unit(producer)
+            dossier = f"CT-{OFFICE}-2026-{uuid.uuid4().int % 10**8:08d}"
+            await notify.status(producer, unit, dossier, "approved", 2)
+        proc = service.proc
+        assert proc is not None
+        await poll(
+            lambda: proc.poll(),
+            lambda code: code is not None,
+            within=120,
+            what=f"notify to kill itself at {point} (its exit code)",
+        )
+        assert proc.returncode == -9
+        service.env.pop("NOTIFY_FAULT")
+        await asyncio.to_thread(service.start)
+        await poll(
+            lambda: (ledger.count("deliveries"), ledger.count("deliveries", "status = 'sent'")),
+            lambda counts: counts == (3, 3),
+            within=120,
+            what="the 3 deliveries sent (deliveries, sent)",
+        )
+    finally:
+        service.stop()
+        sink.stop()
+    mails = sink.messages()
+    received = collections.Counter(str(m["Delivered-To"]) for m in mails)
+    assert received == {r: copies for r in unit.recipients()}
+    assert {str(m["Message-ID"]) for m in mails} == {
+        domain.message_id(domain.notice_group(dossier, "approved"))
+    }
+    assert ledger.one(
+        "SELECT min(attempts_in_doubt), max(attempts_in_doubt) FROM notify.deliveries"
+    ) == (1, 1)
