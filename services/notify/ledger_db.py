@@ -42,19 +42,36 @@ async def lock_due(
     session: AsyncSession, *, channel: str, now: dt.datetime, limit: int
 ) -> list[dict[str, Any]]:
     """Up to `limit` pending deliveries of `channel` due by `now`, the oldest first, locked
-    until the transaction ends; rows another sender holds are skipped."""
+    until the transaction ends; rows another sender holds are skipped. The rows of one notice
+    (one Message-ID, written together) come together: if the limit cuts a notice, the rest of
+    its due rows are taken too."""
+    due = (
+        deliveries.c.status == PENDING,
+        deliveries.c.channel == channel,
+        deliveries.c.next_attempt_at <= now,
+    )
     stmt = (
         sa.select(deliveries)
-        .where(
-            deliveries.c.status == PENDING,
-            deliveries.c.channel == channel,
-            deliveries.c.next_attempt_at <= now,
-        )
+        .where(*due)
         .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True, key_share=True)
     )
-    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+    rows = [dict(r) for r in (await session.execute(stmt)).mappings()]
+    if len(rows) == limit and rows[-1]["message_id"] is not None:
+        last = rows[-1]
+        rest = (
+            sa.select(deliveries)
+            .where(
+                *due,
+                deliveries.c.message_id == last["message_id"],
+                deliveries.c.id > last["id"],
+            )
+            .order_by(deliveries.c.id)
+            .with_for_update(skip_locked=True, key_share=True)
+        )
+        rows += [dict(r) for r in (await session.execute(rest)).mappings()]
+    return rows
 
 
 async def interrupted(

@@ -73,6 +73,7 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = utc_no
     # Several senders share the ledger (SKIP LOCKED): each email sender with its own SMTP
     # connection, and webhook senders of their own, so a slow portal never holds up a mail.
     lanes = ["email"] * settings.notify_senders + ["webhook"] * settings.notify_webhook_senders
+    claiming = asyncio.Lock()
     senders = [
         Sender(
             sessionmaker=runtime.sessionmaker,
@@ -85,6 +86,7 @@ def build(settings: NotifySettings, *, clock: Callable[[], dt.datetime] = utc_no
             observe_in_doubt=metrics.observe_in_doubt,
             crash=crash,
             on_loop_failure=lambda: runtime.failed("delivery"),
+            claiming=claiming,
         )
         for channel in lanes
     ]

@@ -5,8 +5,10 @@ portal) has taken it. Until then its fate is unknown, and the sender keeps that 
 sender takes the due deliveries a batch at a time:
 
 1. In a transaction held for the whole batch, it locks up to `batch` due delivery rows
-   (`FOR NO KEY UPDATE SKIP LOCKED`): no other sender, in this process or another, takes them
-   meanwhile.
+   (`FOR NO KEY UPDATE SKIP LOCKED`), and the rest of a notice the limit cut: no other
+   sender, in this process or another, takes them meanwhile. The senders of one process take
+   their rows one at a time, so that they do not split a notice between them; senders of two
+   processes may, and then each sends its part under the same Message-ID.
 2. It sends the recipients of one notice together: rows with the same Message-ID and
    content go out as one mail in one SMTP transaction, one RCPT per recipient (a webhook goes
    alone). For each such mail in turn, on a connection that commits every statement at once,
@@ -88,6 +90,10 @@ class Sender:
     # Told of each failure of the delivery loop itself (logged here), not of a failed send.
     on_loop_failure: Callable[[], None] = lambda: None
     wake_event: asyncio.Event = field(default_factory=asyncio.Event)
+    # Shared by the senders of one process: one takes its rows at a time, so two senders woken
+    # by the same commit do not split a notice's rows between them (SKIP LOCKED would let
+    # each lock some of them as they race down the queue).
+    claiming: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def wake(self) -> None:
         self.wake_event.set()
@@ -114,9 +120,10 @@ class Sender:
         outcomes: list[_Outcome] = []
         async with self.sessionmaker() as session:
             async with session.begin():
-                rows = await ledger_db.lock_due(
-                    session, channel=self.channel, now=now, limit=self.config.batch
-                )
+                async with self.claiming:
+                    rows = await ledger_db.lock_due(
+                        session, channel=self.channel, now=now, limit=self.config.batch
+                    )
                 if not rows:
                     return 0
                 left = await ledger_db.interrupted(session, [r["id"] for r in rows])
