@@ -184,10 +184,12 @@ class Bench:
         await producer.start()
         budget = CpuBudget.of_run(pids, dict(endpoints.started))
         phases = []
+        traced: dict[str, list[str]] = {}
         start = 0
         for rate, count in zip(self.rates, fixed, strict=True):
             part = vouchers[start : start + count]
             start += count
+            traced[f"{rate}/s offered"] = [d for _, d, _ in part]
             phases.append(
                 await self.offer(
                     producer, collector, part, rate, budget, f"{rate} vouchers/s offered"
@@ -199,10 +201,7 @@ class Bench:
         small = rest[: len(rest) - len(full)]
         burst, profiles = await self.fast_phase(producer, collector, small, budget, pids)
         results: dict[str, Any] = {"as_fast_as_possible": burst}
-        traced = {
-            f"{self.rates[0]}/s offered": [d for _, d, _ in vouchers[: fixed[0]]],
-            "as fast as possible": [d for _, d, _ in small],
-        }
+        traced["as fast as possible"] = [d for _, d, _ in small]
         if full:
             try:
                 results.update(
