@@ -70,6 +70,32 @@ def cpu(r: dict[str, Any]) -> list[str]:
     return lines
 
 
+def statements(r: dict[str, Any]) -> list[str]:
+    s = r["as_fast_as_possible"].get("statements")
+    if not s:
+        return []
+    lines = [
+        "",
+        f"PostgreSQL's statements in the fast phase (`pg_stat_statements`): {s['calls']:,} calls "
+        f"({s['calls_per_voucher']:.1f} per voucher) of {s['distinct_statements']} distinct "
+        f"statements, {s['exec_ms'] / 1000:.1f} s executing and {s['plan_ms'] / 1000:.1f} s "
+        f"planning, {s['ms_per_voucher']:.2f} ms per voucher (time in the server, waits for "
+        "locks included; parsing is not counted). The costliest:",
+        "",
+        "| statement | calls | rows | plans | execution ms | planning ms | ms per voucher |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    per = max(s["vouchers"], 1)
+    for e in s["top"]:
+        text = e["statement"].replace("|", "\\|")
+        text = text if len(text) <= 160 else text[:157] + "…"
+        lines.append(
+            f"| `{text}` | {e['calls']:,} | {e['rows']:,} | {e['plans']:,} | "
+            f"{e['exec_ms']:.0f} | {e['plan_ms']:.0f} | {(e['exec_ms'] + e['plan_ms']) / per:.3f} |"
+        )
+    return lines
+
+
 def population(r: dict[str, Any]) -> list[str]:
     if "full_population_error" in r:
         return ["", f"- the full population's phase failed: {r['full_population_error']}"]
@@ -142,7 +168,10 @@ def _frame(row: tuple[str, float] | None) -> str:
 
 
 def markdown(r: dict[str, Any]) -> str:
-    return "\n".join([*phases(r), *cpu(r), *population(r), *latency(r), *profiles(r)]) + "\n"
+    return (
+        "\n".join([*phases(r), *cpu(r), *statements(r), *population(r), *latency(r), *profiles(r)])
+        + "\n"
+    )
 
 
 def plot(r: dict[str, Any], path: Path) -> None:

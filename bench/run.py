@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaProducer
 from rich.console import Console
 from rich.progress import Progress
 
-from bench import latency
+from bench import latency, statements
 from bench.ceiling import LAYERS, ceiling
 from bench.collect import Collector, percentiles, timeline
 from bench.cpu import CpuBudget, Tracked
@@ -59,12 +59,13 @@ class Bench:
         )
         self.profile = options.profile
         self.settings = stack_settings("bench", Path("var/bench")).model_copy(
-            update={"pg_commit_timestamps": True}
+            update={"pg_commit_timestamps": True, "pg_statement_stats": True}
         )
         self.topics = TopicSettings()
         # A stack of its own: the environment's KAFKA_BOOTSTRAP_SERVERS etc. are not for it.
         self.external = ExternalServices.none()
         self.timeline: list[dict[str, float]] = []
+        self.dsn = ""
 
     def up(self, workload: Workload) -> tuple[Stack, Endpoints, dict[str, int]]:
         import shutil
@@ -73,6 +74,8 @@ class Bench:
         stack = Stack(self.settings, self.external)
         with self.console.status("Starting Kafka, PostgreSQL, SMTP and the services…") as s:
             endpoints = stack.up(foreground=True, progress=lambda m: s.update(m))
+            self.dsn = _dsn(endpoints)
+            statements.enable(self.dsn)
             home = self.settings.var_dir / "bench"
             home.mkdir(parents=True, exist_ok=True)
             (home / "ca.pem").write_bytes(workload.ca_pem)
@@ -156,9 +159,11 @@ class Bench:
         profiler = Profiler(self.out, pids if self.profile else {})
         for name, pid in profiler.start().items():
             budget.add(Tracked(f"py-spy on {name}", pid))
+        statements.reset(self.dsn)
         budget.start()
         burst = await self.offer(producer, collector, messages, None, budget, "as fast as possible")
         budget.stop()
+        burst["statements"] = statements.read(self.dsn, vouchers=burst["finished"])
         profiles = profiler.stop()
         burst["cpu"] = budget.table(vouchers=burst["finished"], seconds=burst["seconds"])
         return burst, {"services": profiles, "problems": profiler.problems}

@@ -32,6 +32,9 @@ class StackSettings(BaseSettings):
     # PostgreSQL records when each transaction committed (`pg_xact_commit_timestamp`); the
     # benchmark's latency budget reads them.
     pg_commit_timestamps: bool = False
+    # PostgreSQL counts each statement's calls, rows and time (`pg_stat_statements`, planning
+    # included); the benchmark's statement budget reads them.
+    pg_statement_stats: bool = False
     smtp_port: int = 1025
     ready_timeout: float = 90.0
     # The services' HTTP ports, and Prometheus's (when Debian's `prometheus` is installed).

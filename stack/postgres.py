@@ -116,11 +116,22 @@ def server_process(settings: StackSettings) -> ManagedProcess:
             "listen_addresses=127.0.0.1",
             "-c",
             f"track_commit_timestamp={'on' if settings.pg_commit_timestamps else 'off'}",
+            *(_STATEMENT_STATS if settings.pg_statement_stats else []),
         ],
         log=log,
         stop_signal=2,  # SIGINT: PostgreSQL's "fast" shutdown
         user=user,
     )
+
+
+_STATEMENT_STATS = [
+    "-c",
+    "shared_preload_libraries=pg_stat_statements",
+    "-c",
+    "pg_stat_statements.track_planning=on",
+    "-c",
+    "pg_stat_statements.max=5000",
+]
 
 
 def local_url(settings: StackSettings) -> str:

@@ -52,8 +52,19 @@ deliveries = sa.Table(
         "attempts_in_doubt >= 0 AND attempts_in_doubt <= attempts", name="in_doubt_within_attempts"
     ),
 )
+# The senders' queue: each takes the oldest due rows of its channel, and the scan stops there.
 sa.Index(
-    "deliveries_due", deliveries.c.next_attempt_at, postgresql_where=sa.text("status = 'pending'")
+    "deliveries_due_by_channel",
+    deliveries.c.channel,
+    deliveries.c.next_attempt_at,
+    deliveries.c.id,
+    postgresql_where=sa.text("status = 'pending'"),
+)
+# The rest of a notice whose rows a sender's limit cut.
+sa.Index(
+    "deliveries_pending_notice",
+    deliveries.c.message_id,
+    postgresql_where=sa.text("status = 'pending'"),
 )
 sa.Index("deliveries_dossier", deliveries.c.dossier_id)
 

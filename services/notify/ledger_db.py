@@ -38,6 +38,12 @@ async def insert_deliveries(
     return [(str(c), str(k)) for c, k in (await session.execute(stmt, arrays(rows, columns))).all()]
 
 
+# `status = 'pending'` written into the statement, not bound: PostgreSQL then plans with the
+# partial indexes of the queue even in the generic plan it keeps for a prepared statement (a
+# bound status can be anything, and the generic plan scanned and sorted the whole table).
+_PENDING: sa.ColumnClause[str] = sa.literal_column(f"'{PENDING}'")
+
+
 async def lock_due(
     session: AsyncSession, *, channel: str, now: dt.datetime, limit: int
 ) -> list[dict[str, Any]]:
@@ -46,31 +52,35 @@ async def lock_due(
     (one Message-ID, written together) come together: if the limit cuts a notice, the rest of
     its due rows are taken too."""
     due = (
-        deliveries.c.status == PENDING,
+        deliveries.c.status == _PENDING,
         deliveries.c.channel == channel,
         deliveries.c.next_attempt_at <= now,
     )
     stmt = (
         sa.select(deliveries)
         .where(*due)
-        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)  # `deliveries_due_by_channel`
         .limit(limit)
         .with_for_update(skip_locked=True, key_share=True)
     )
     rows = [dict(r) for r in (await session.execute(stmt)).mappings()]
     if len(rows) == limit and rows[-1]["message_id"] is not None:
         last = rows[-1]
+        # Found by its Message-ID alone (`deliveries_pending_notice`): a condition on the
+        # channel or a range of ids would let PostgreSQL scan the backlog instead.
         rest = (
             sa.select(deliveries)
             .where(
-                *due,
                 deliveries.c.message_id == last["message_id"],
-                deliveries.c.id > last["id"],
+                deliveries.c.status == _PENDING,
+                deliveries.c.next_attempt_at <= now,
+                deliveries.c.id != sa.func.all(sa.bindparam("taken", type_=ARRAY(sa.BigInteger()))),
             )
             .order_by(deliveries.c.id)
             .with_for_update(skip_locked=True, key_share=True)
         )
-        rows += [dict(r) for r in (await session.execute(rest)).mappings()]
+        taken = [r["id"] for r in rows]
+        rows += [dict(r) for r in (await session.execute(rest, {"taken": taken})).mappings()]
     return rows
 
 
