@@ -70,6 +70,45 @@ def cpu(r: dict[str, Any]) -> list[str]:
     return lines
 
 
+def by_phase(r: dict[str, Any]) -> list[str]:
+    """CPU ms per voucher of each process in each phase, and PostgreSQL's statements."""
+    rows = [*r["fixed_rates"], r["as_fast_as_possible"]]
+    rows = [p for p in rows if "cpu" in p]
+    if len(rows) < 2:
+        return []
+    names = [f"{p['offered_per_second']}/s" if p["offered_per_second"] else "max" for p in rows]
+    lines = [
+        "",
+        "CPU per voucher in each phase (ms; a voucher costs more when its batches are small):",
+        "",
+        "| process | " + " | ".join(f"offered {n}" for n in names) + " |",
+        "|---|" + "---|" * len(rows),
+    ]
+    processes: list[str] = []
+    for p in rows:
+        processes += [n for n in p["cpu"]["rows"] if n not in processes]
+    for name in processes:
+        cells = []
+        for p in rows:
+            row = p["cpu"]["rows"].get(name)
+            cells.append(f"{row['cpu_ms_per_voucher']:.2f}" if row else "")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    totals = [
+        f"{p['cpu']['total_cpu_ms_per_voucher']:.2f} ({p['cpu']['share_of_machine'] * 100:.0f}%"
+        " of the machine)"
+        for p in rows
+    ]
+    lines.append("| **sum** | " + " | ".join(totals) + " |")
+    calls = [
+        f"{p['statements']['calls_per_voucher']:.1f} / {p['statements']['ms_per_voucher']:.2f} ms"
+        if "statements" in p
+        else ""
+        for p in rows
+    ]
+    lines.append("| PostgreSQL statements per voucher / their time | " + " | ".join(calls) + " |")
+    return lines
+
+
 def statements(r: dict[str, Any]) -> list[str]:
     s = r["as_fast_as_possible"].get("statements")
     if not s:
@@ -169,7 +208,17 @@ def _frame(row: tuple[str, float] | None) -> str:
 
 def markdown(r: dict[str, Any]) -> str:
     return (
-        "\n".join([*phases(r), *cpu(r), *statements(r), *population(r), *latency(r), *profiles(r)])
+        "\n".join(
+            [
+                *phases(r),
+                *cpu(r),
+                *by_phase(r),
+                *statements(r),
+                *population(r),
+                *latency(r),
+                *profiles(r),
+            ]
+        )
         + "\n"
     )
 

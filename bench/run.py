@@ -147,6 +147,29 @@ class Bench:
             "latency_seconds": percentiles(latencies),
         }
 
+    async def fixed_phase(
+        self,
+        producer: AIOKafkaProducer,
+        collector: Collector,
+        messages: list[tuple[str, str, bytes]],
+        rate: int,
+        run_budget: CpuBudget,
+    ) -> dict[str, Any]:
+        """One offered load, with the CPU of every process and PostgreSQL's statements counted
+        over it (a voucher costs more at a low rate: its batches are smaller)."""
+        budget = CpuBudget(list(run_budget.rows))
+        statements.reset(self.dsn)
+        budget.start()
+        phase = await self.offer(
+            producer, collector, messages, rate, budget, f"{rate} vouchers/s offered"
+        )
+        budget.stop()
+        phase["statements"] = statements.read(self.dsn, vouchers=phase["finished"])
+        phase["cpu"] = budget.table(vouchers=phase["finished"], seconds=phase["seconds"])
+        for name, rss in budget.peak_rss.items():
+            run_budget.peak_rss[name] = max(run_budget.peak_rss.get(name, 0), rss)
+        return phase
+
     async def fast_phase(
         self,
         producer: AIOKafkaProducer,
@@ -195,11 +218,7 @@ class Bench:
             part = vouchers[start : start + count]
             start += count
             traced[f"{rate}/s offered"] = [d for _, d, _ in part]
-            phases.append(
-                await self.offer(
-                    producer, collector, part, rate, budget, f"{rate} vouchers/s offered"
-                )
-            )
+            phases.append(await self.fixed_phase(producer, collector, part, rate, budget))
         rest = vouchers[start:]
         # With the full population, half the fast phase runs before the fill, half after.
         full = rest[len(rest) // 2 :] if self.options.population == "full" else []
