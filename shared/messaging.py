@@ -17,7 +17,7 @@ from typing import Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.bulk import insert_arrays
+from shared.bulk import insert_arrays, insert_rows
 
 KEPT_BODY_BYTES: Final = 64 * 1024
 """How much of a message too large to publish is kept (in a dead letter or a parked row)."""
@@ -119,7 +119,7 @@ async def enqueue(
         {"topic": m.topic, "key": m.key, "value": m.value, "headers": [list(h) for h in m.headers]}
         for m in messages
     ]
-    await session.execute(sa.insert(tables.outbox), rows)
+    await insert_rows(session, tables.outbox, rows)
 
 
 def dead_letter(

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.control import db, domain, ledger_db
 from services.control.handlers import Deps
 from shared import codes
+from shared.bulk import insert_rows
 from shared.consumer import Incoming
 from shared.contract import (
     AllocationRecorded,
@@ -166,7 +167,7 @@ async def handle_allocation(
         if changed is None:
             reasons = [await _reduction_refused(session, book, key, record.amount)]
     status = Status.REFUSED if reasons else Status.APPROVED
-    await db.insert_rows(
+    await insert_rows(
         session,
         book.records,
         [

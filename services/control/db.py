@@ -8,7 +8,7 @@ refuse any row whose committed amount would pass its allocation.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -155,13 +155,6 @@ async def lock_vouchers(session: AsyncSession, ids: Iterable[str]) -> dict[str, 
         .with_for_update()
     )
     return {r["dossier_id"]: dict(r) for r in rows.mappings()}
-
-
-async def insert_rows(
-    session: AsyncSession, table: sa.Table, rows: Sequence[dict[str, Any]]
-) -> None:
-    if rows:
-        await session.execute(sa.insert(table), list(rows))
 
 
 async def lock_record(

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.control import capital_db, db, domain, investment, ledger_db
 from services.control.ledger import Ledger
 from shared.auth import Staff
+from shared.bulk import insert_rows
 from shared.consumer import Item
 from shared.contract import (
     InvestmentSubmitted,
@@ -166,7 +167,7 @@ async def handle_received(
         deps.observe_decision(status, [x.code for x in reasons])
         if status is Status.APPROVED:
             deps.observe_commit((now - r.received_at).total_seconds())
-    await db.insert_rows(session, db.vouchers, rows)
+    await insert_rows(session, db.vouchers, rows)
     await books.write(session, now)
     return out
 

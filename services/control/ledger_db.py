@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.control import db, domain
 from services.control.domain import AdvanceState, ContractKey, LineState
 from services.control.ledger import Ledger
+from shared.bulk import insert_rows
 from shared.contract import VoucherSubmitted
 
 
@@ -198,7 +199,7 @@ async def lock_ledger(session: AsyncSession, vouchers: Sequence[VoucherSubmitted
 
 async def write_ledger(session: AsyncSession, ledger: Ledger, now: dt.datetime) -> None:
     """Conditional updates: a decision that no longer fits rolls the whole batch back."""
-    await db.insert_rows(
+    await insert_rows(
         session,
         db.advances,
         [
@@ -211,7 +212,7 @@ async def write_ledger(session: AsyncSession, ledger: Ledger, now: dt.datetime) 
         await settle(session, advance_id, amount)
     for contract, amount in sorted(ledger.paid.items()):
         await add_contract_payment(session, contract, amount)
-    await db.insert_rows(
+    await insert_rows(
         session,
         db.commitments,
         [

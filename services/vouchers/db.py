@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.bulk import insert_rows, update_rows
 from shared.contract.enums import TERMINAL_STATUSES, Status
 from shared.directory import directory_table
 from shared.directory import office_of_unit as office_in_directory
@@ -90,32 +91,18 @@ async def lock_dossiers(session: AsyncSession, ids: Sequence[str]) -> dict[str, 
 
 
 async def insert_dossiers(session: AsyncSession, rows: Sequence[Dossier]) -> None:
-    if rows:
-        await session.execute(sa.insert(dossiers), [d.__dict__ for d in rows])
+    await insert_rows(session, dossiers, [d.__dict__ for d in rows])
 
 
 async def update_dossiers(session: AsyncSession, rows: Sequence[Dossier]) -> None:
-    """One statement for the whole batch (executemany)."""
-    if not rows:
-        return
-    stmt = (
-        sa.update(dossiers)
-        .where(dossiers.c.dossier_id == sa.bindparam("key"))
-        .values(
-            status=sa.bindparam("status"),
-            sequence=sa.bindparam("sequence"),
-            last_sequence=sa.bindparam("last_sequence"),
-            reasons=sa.bindparam("reasons", type_=JSONB()),
-            decided_at=sa.bindparam("decided_at"),
-            decided_by=sa.bindparam("decided_by"),
-        )
-    )
-    conn = await session.connection()
-    await conn.execute(
-        stmt,
+    """One statement for the whole batch (each dossier at most once)."""
+    await update_rows(
+        session,
+        dossiers,
+        "dossier_id",
         [
             {
-                "key": d.dossier_id,
+                "dossier_id": d.dossier_id,
                 "status": d.status,
                 "sequence": d.sequence,
                 "last_sequence": d.last_sequence,
@@ -129,8 +116,7 @@ async def update_dossiers(session: AsyncSession, rows: Sequence[Dossier]) -> Non
 
 
 async def append_history(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(sa.insert(history), list(rows))
+    await insert_rows(session, history, rows)
 
 
 async def get_dossier(session: AsyncSession, dossier_id: str) -> Dossier | None:
