@@ -43,7 +43,7 @@ class Endpoints:
 
 
 def smtp_sink(port: int, maildir: Path, log: Path) -> ManagedProcess:
-    """aiosmtpd keeping every message it accepts in the maildir `maildir`."""
+    """aiosmtpd keeping every message it accepts in the maildir `maildir` (`stack.smtp_sink`)."""
     return ManagedProcess(
         name="smtp",
         argv=[
@@ -57,10 +57,11 @@ def smtp_sink(port: int, maildir: Path, log: Path) -> ManagedProcess:
             "-l",
             f"127.0.0.1:{port}",
             "-c",
-            "aiosmtpd.handlers.Mailbox",
-            str(maildir),
+            "stack.smtp_sink.RawMaildir",
+            str(maildir.resolve()),
         ],
         log=log,
+        cwd=Path(__file__).resolve().parents[1],  # where `stack` can be imported from
     )
 
 
