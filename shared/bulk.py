@@ -14,7 +14,7 @@ multi-dimensional array).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -94,3 +94,11 @@ async def update_rows(
     await session.execute(
         update_arrays(table, key, columns), {f"new_{c}": v for c, v in params.items()}
     )
+
+
+def any_of(column: sa.ColumnElement[Any], values: Iterable[Any]) -> sa.ColumnElement[bool]:
+    """`column = ANY(:values)`: one statement whatever the number of values (an `IN` list is
+    a new statement, prepared and planned again, for each length)."""
+    name = getattr(column, "key", None) or "value"
+    param = sa.bindparam(f"{name}_any", value=list(values), type_=ARRAY(column.type))
+    return column == sa.any_(param)

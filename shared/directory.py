@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.bulk import any_of
 from shared.consumer import Handler, Incoming
 from shared.contract import Envelope
 from shared.contract.directory import DirectoryEntry
@@ -63,7 +64,7 @@ async def load_entries(
     if not unit_codes:
         return {}
     rows = await session.execute(
-        sa.select(table.c.entry).where(table.c.unit_code.in_(sorted(unit_codes)))
+        sa.select(table.c.entry).where(any_of(table.c.unit_code, sorted(unit_codes)))
     )
     entries = (DirectoryEntry.model_validate(row.entry) for row in rows)
     return {e.unit_code: e for e in entries}

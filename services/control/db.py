@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.bulk import any_of
 from shared.contract.enums import Status
 from shared.directory import directory_table
 from shared.directory import office_of_unit as _office_in_directory
@@ -150,7 +151,7 @@ async def lock_vouchers(session: AsyncSession, ids: Iterable[str]) -> dict[str, 
         return {}
     rows = await session.execute(
         sa.select(vouchers)
-        .where(vouchers.c.dossier_id.in_(wanted))
+        .where(any_of(vouchers.c.dossier_id, wanted))
         .order_by(vouchers.c.dossier_id)
         .with_for_update()
     )

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.control import db, domain
 from services.control.domain import AdvanceState, ContractKey, LineState
 from services.control.ledger import Ledger
-from shared.bulk import insert_rows
+from shared.bulk import any_of, insert_rows
 from shared.contract import VoucherSubmitted
 
 
@@ -132,7 +132,7 @@ async def lock_advances(session: AsyncSession, ids: Iterable[str]) -> dict[str, 
         return {}
     rows = await session.execute(
         sa.select(db.advances)
-        .where(db.advances.c.dossier_id.in_(wanted))
+        .where(any_of(db.advances.c.dossier_id, wanted))
         .order_by(db.advances.c.dossier_id)
         .with_for_update()
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.bulk import any_of, arrays, insert_arrays
 from shared.contract.enums import Status
 from shared.directory import directory_table
 from shared.messaging import messaging_tables
@@ -144,7 +146,7 @@ async def take_awaiting(
     if not taken:
         return []
     ids = sorted({dossier_id for dossier_id, _ in taken})
-    rows = await session.execute(sa.select(dossiers).where(dossiers.c.dossier_id.in_(ids)))
+    rows = await session.execute(sa.select(dossiers).where(any_of(dossiers.c.dossier_id, ids)))
     known = {r["dossier_id"]: dict(r) for r in rows.mappings()}
     return [(payload, known[d]) for d, payload in taken if d in known]
 
@@ -213,7 +215,9 @@ async def troubled(
 
 async def lock_dossiers(session: AsyncSession, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The watched dossiers among `ids`, locked in id order until the transaction ends."""
-    stmt = sa.select(dossiers).where(dossiers.c.dossier_id.in_(sorted(set(ids)))).with_for_update()
+    stmt = (
+        sa.select(dossiers).where(any_of(dossiers.c.dossier_id, sorted(set(ids)))).with_for_update()
+    )
     return {r["dossier_id"]: dict(r) for r in (await session.execute(stmt)).mappings()}
 
 
@@ -221,16 +225,21 @@ async def save_dossiers(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
     """Insert or update watched dossiers; `first_seen` stays as first written."""
     if not rows:
         return
-    upsert = pg_insert(dossiers).values(list(rows))
-    await session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=["dossier_id"],
-            set_={
-                c.name: upsert.excluded[c.name]
-                for c in dossiers.columns
-                if c.name not in ("dossier_id", "first_seen")
-            },
-        )
+    columns = tuple(rows[0])
+    await session.execute(_save_statement(columns), arrays(rows, columns, dossiers))
+
+
+@functools.cache
+def _save_statement(columns: tuple[str, ...]) -> sa.Insert:
+    """One statement for any number of rows (`shared.bulk`), compiled once."""
+    upsert = insert_arrays(dossiers, columns)
+    return upsert.on_conflict_do_update(
+        index_elements=["dossier_id"],
+        set_={
+            c.name: upsert.excluded[c.name]
+            for c in dossiers.columns
+            if c.name not in ("dossier_id", "first_seen")
+        },
     )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.notify.db import PENDING, SENT, attempts, deliveries
-from shared.bulk import arrays, insert_arrays
+from shared.bulk import any_of, arrays, insert_arrays
 
 
 @functools.cache
@@ -89,7 +89,7 @@ async def interrupted(
 ) -> dict[int, list[dt.datetime | None]]:
     """The attempts a crash left behind, per delivery: the `taken_at` of each (None: unknown)."""
     stmt = sa.select(attempts.c.delivery_id, attempts.c.taken_at).where(
-        attempts.c.delivery_id.in_(delivery_ids)
+        any_of(attempts.c.delivery_id, delivery_ids)
     )
     found: dict[int, list[dt.datetime | None]] = {}
     for delivery_id, taken_at in (await session.execute(stmt)).tuples():
@@ -123,7 +123,7 @@ async def mark_taken(conn: AsyncConnection, attempt_ids: Sequence[int], *, at: d
     """On an autocommit connection: the server (or portal) has the deliveries."""
     if attempt_ids:
         await conn.execute(
-            sa.update(attempts).where(attempts.c.id.in_(attempt_ids)).values(taken_at=at)
+            sa.update(attempts).where(any_of(attempts.c.id, attempt_ids)).values(taken_at=at)
         )
 
 
@@ -162,7 +162,9 @@ async def record_failed(session: AsyncSession, delivery_id: int, **values: Any) 
 async def forget_attempts(session: AsyncSession, delivery_ids: Sequence[int]) -> None:
     """The attempts of deliveries whose outcome this transaction records."""
     if delivery_ids:
-        await session.execute(sa.delete(attempts).where(attempts.c.delivery_id.in_(delivery_ids)))
+        await session.execute(
+            sa.delete(attempts).where(any_of(attempts.c.delivery_id, delivery_ids))
+        )
 
 
 async def pending_by_channel(session: AsyncSession) -> dict[str, int]:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.bulk import insert_rows, update_rows
+from shared.bulk import any_of, insert_rows, update_rows
 from shared.contract.enums import TERMINAL_STATUSES, Status
 from shared.directory import directory_table
 from shared.directory import office_of_unit as office_in_directory
@@ -85,7 +85,7 @@ async def lock_dossiers(session: AsyncSession, ids: Sequence[str]) -> dict[str, 
     if not ids:
         return {}
     rows = await session.execute(
-        sa.select(dossiers).where(dossiers.c.dossier_id.in_(sorted(set(ids)))).with_for_update()
+        sa.select(dossiers).where(any_of(dossiers.c.dossier_id, sorted(set(ids)))).with_for_update()
     )
     return {r["dossier_id"]: Dossier(**r) for r in rows.mappings()}
 
