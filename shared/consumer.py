@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import AsyncRetrying, RetryCallState
@@ -100,7 +101,13 @@ def per_message(handler: Handler) -> BatchHandler:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for failures of the database or network that a retry can outlive."""
+    """True for failures of the database or network that a retry can outlive, raised through
+    SQLAlchemy or by asyncpg itself (`shared.db.driver`)."""
+    if isinstance(exc, asyncpg.PostgresError):
+        state = getattr(exc, "sqlstate", None)
+        return isinstance(state, str) and state[:2] in _TRANSIENT_SQLSTATE_CLASSES
+    if isinstance(exc, asyncpg.InterfaceError):
+        return True  # e.g. the connection was closed under the statement
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return True

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.bulk import insert_arrays, insert_rows
+from shared.db import driver
 
 KEPT_BODY_BYTES: Final = 64 * 1024
 """How much of a message too large to publish is kept (in a dead letter or a parked row)."""
@@ -90,12 +91,12 @@ def messaging_tables(metadata: sa.MetaData, schema: str) -> MessagingTables:
 
 
 @functools.cache
-def _claim_statement(inbox: sa.Table) -> sa.Insert:
-    """One statement for any number of events, so it is compiled once."""
+def _claim_sql(inbox: sa.Table) -> str:
+    """One statement for any number of events, so it is prepared once per connection."""
     return (
-        insert_arrays(inbox, ("event_id", "source_topic"))
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(inbox.c.event_id)
+        f"INSERT INTO {inbox.fullname} (event_id, source_topic)"  # noqa: S608 (names from the code)
+        " SELECT * FROM unnest($1::text[], $2::text[])"
+        " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
     )
 
 
@@ -105,21 +106,36 @@ async def claim(
     """Record (event_id, topic) pairs as applied; the ids not applied before (to apply now)."""
     if not events:
         return set()
-    params = {"event_id": [e for e, _ in events], "source_topic": [t for _, t in events]}
-    return set((await session.execute(_claim_statement(tables.inbox), params)).scalars())
+    connection = await driver(session)
+    rows = await connection.fetch(
+        _claim_sql(tables.inbox), [e for e, _ in events], [t for _, t in events]
+    )
+    return {r[0] for r in rows}
+
+
+@functools.cache
+def _enqueue_sql(outbox: sa.Table) -> str:
+    return (
+        f"INSERT INTO {outbox.fullname} (topic, key, value, headers)"  # noqa: S608
+        " SELECT t, k, v, h::json FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::text[])"
+        " AS rows(t, k, v, h)"
+    )
 
 
 async def enqueue(
     session: AsyncSession, tables: MessagingTables, messages: Sequence[Outgoing]
 ) -> None:
-    """Write messages to the outbox, in the caller's transaction."""
+    """Write messages to the outbox, in the caller's transaction: one statement."""
     if not messages:
         return
-    rows = [
-        {"topic": m.topic, "key": m.key, "value": m.value, "headers": [list(h) for h in m.headers]}
-        for m in messages
-    ]
-    await insert_rows(session, tables.outbox, rows)
+    connection = await driver(session)
+    await connection.execute(
+        _enqueue_sql(tables.outbox),
+        [m.topic for m in messages],
+        [m.key for m in messages],
+        [m.value for m in messages],
+        [orjson.dumps([list(h) for h in m.headers]).decode() for m in messages],
+    )
 
 
 def dead_letter(

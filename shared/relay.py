@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import functools
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from aiokafka import errors as kafka_errors
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import RetryCallState
 
+from shared.db import driver
 from shared.messaging import KEPT_BODY_BYTES, MessagingTables
 from shared.producer import Producer
 from shared.retry import backoff, failure, next_wait
@@ -54,7 +58,7 @@ def is_permanent(exc: BaseException) -> bool:
 
 
 @functools.cache
-def _take_statement(outbox: sa.Table) -> sa.TextualSelect:
+def _take_sql(outbox: sa.Table) -> str:
     """The relay's advisory lock (`held`), then, if held, the first `limit` outbox rows in id
     order, deleted in the caller's transaction: always one row with `held`, and `id` null
     when no row was taken.
@@ -64,21 +68,23 @@ def _take_statement(outbox: sa.Table) -> sa.TextualSelect:
     batch.
     """
     table = outbox.fullname  # from the code, never from input
-    return sa.text(
-        "WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(:lock) AS held), "  # noqa: S608
+    return (
+        "WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock($1) AS held), "  # noqa: S608
         f"taken AS (DELETE FROM {table} WHERE id IN ("
-        f"  SELECT id FROM {table} WHERE (SELECT held FROM lock) ORDER BY id LIMIT :limit"
-        ") RETURNING id, topic, key, value, headers, created_at) "
+        f"  SELECT id FROM {table} WHERE (SELECT held FROM lock) ORDER BY id LIMIT $2"
+        ") RETURNING id, topic, key, value, headers::text AS headers, created_at) "
         "SELECT lock.held, taken.* FROM lock LEFT JOIN taken ON true"
-    ).columns(
-        sa.column("held", sa.Boolean()),
-        outbox.c.id,
-        outbox.c.topic,
-        outbox.c.key,
-        outbox.c.value,
-        outbox.c.headers,
-        outbox.c.created_at,
     )
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: list[list[str]]
+    created_at: dt.datetime
 
 
 class OutboxRelay:
@@ -128,14 +134,26 @@ class OutboxRelay:
         async with self._sessionmaker() as session, session.begin():
             # One round trip takes the lock and the rows: deleted here, but only for this
             # transaction until it commits, after the broker has every one of them.
-            result = (
-                await session.execute(
-                    _take_statement(self._tables.outbox),
-                    {"lock": self._lock_id, "limit": self._batch_size},
-                )
-            ).all()
-            self._lock_was_busy = not result[0].held
-            rows = sorted((r for r in result if r.id is not None), key=lambda r: r.id)
+            connection = await driver(session)
+            result = await connection.fetch(
+                _take_sql(self._tables.outbox), self._lock_id, self._batch_size
+            )
+            self._lock_was_busy = not result[0]["held"]
+            rows = sorted(
+                (
+                    _Row(
+                        id=r["id"],
+                        topic=r["topic"],
+                        key=r["key"],
+                        value=r["value"],
+                        headers=orjson.loads(r["headers"]),
+                        created_at=r["created_at"],
+                    )
+                    for r in result
+                    if r["id"] is not None
+                ),
+                key=lambda r: r.id,
+            )
             if not rows:
                 return 0
             failed = await self._send_all(rows)
