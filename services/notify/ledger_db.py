@@ -44,6 +44,40 @@ async def insert_deliveries(
 _PENDING: sa.ColumnClause[str] = sa.literal_column(f"'{PENDING}'")
 
 
+def due_statement(channel: str, now: dt.datetime, limit: int) -> sa.Select[Any]:
+    """The oldest `limit` due deliveries of `channel` (`deliveries_due_by_channel`), locked,
+    rows another sender holds skipped."""
+    return (
+        sa.select(deliveries)
+        .where(
+            deliveries.c.status == _PENDING,
+            deliveries.c.channel == channel,
+            deliveries.c.next_attempt_at <= now,
+        )
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, key_share=True)
+    )
+
+
+def rest_statement(message_id: str, now: dt.datetime, taken: Sequence[int]) -> sa.Select[Any]:
+    """The due rows of a notice not among `taken`, locked. Found by its Message-ID alone
+    (`deliveries_pending_notice`): a condition on the channel or a range of ids would let
+    PostgreSQL scan the backlog instead."""
+    return (
+        sa.select(deliveries)
+        .where(
+            deliveries.c.message_id == message_id,
+            deliveries.c.status == _PENDING,
+            deliveries.c.next_attempt_at <= now,
+            deliveries.c.id
+            != sa.func.all(sa.bindparam("taken", list(taken), type_=ARRAY(sa.BigInteger()))),
+        )
+        .order_by(deliveries.c.id)
+        .with_for_update(skip_locked=True, key_share=True)
+    )
+
+
 async def lock_due(
     session: AsyncSession, *, channel: str, now: dt.datetime, limit: int
 ) -> list[dict[str, Any]]:
@@ -51,36 +85,11 @@ async def lock_due(
     until the transaction ends; rows another sender holds are skipped. The rows of one notice
     (one Message-ID, written together) come together: if the limit cuts a notice, the rest of
     its due rows are taken too."""
-    due = (
-        deliveries.c.status == _PENDING,
-        deliveries.c.channel == channel,
-        deliveries.c.next_attempt_at <= now,
-    )
-    stmt = (
-        sa.select(deliveries)
-        .where(*due)
-        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)  # `deliveries_due_by_channel`
-        .limit(limit)
-        .with_for_update(skip_locked=True, key_share=True)
-    )
+    stmt = due_statement(channel, now, limit)
     rows = [dict(r) for r in (await session.execute(stmt)).mappings()]
     if len(rows) == limit and rows[-1]["message_id"] is not None:
-        last = rows[-1]
-        # Found by its Message-ID alone (`deliveries_pending_notice`): a condition on the
-        # channel or a range of ids would let PostgreSQL scan the backlog instead.
-        rest = (
-            sa.select(deliveries)
-            .where(
-                deliveries.c.message_id == last["message_id"],
-                deliveries.c.status == _PENDING,
-                deliveries.c.next_attempt_at <= now,
-                deliveries.c.id != sa.func.all(sa.bindparam("taken", type_=ARRAY(sa.BigInteger()))),
-            )
-            .order_by(deliveries.c.id)
-            .with_for_update(skip_locked=True, key_share=True)
-        )
-        taken = [r["id"] for r in rows]
-        rows += [dict(r) for r in (await session.execute(rest, {"taken": taken})).mappings()]
+        rest = rest_statement(rows[-1]["message_id"], now, [r["id"] for r in rows])
+        rows += [dict(r) for r in (await session.execute(rest)).mappings()]
     return rows
 
 
