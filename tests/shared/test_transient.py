@@ -8,6 +8,8 @@ import pytest
 
 from shared.consumer import is_transient
 
+pytestmark = pytest.mark.fast
+
 
 @pytest.mark.parametrize(
     "error",
