@@ -60,7 +60,16 @@ def make_engine(
         # The most recently returned connection first, so that a steady stream of
         # transactions keeps reusing a few warm connections, and those skip the ping.
         pool_use_lifo=True,
-        connect_args={"server_settings": {"application_name": application_name}},
+        connect_args={
+            "server_settings": {
+                "application_name": application_name,
+                # Every statement is planned with its parameters and the tables as they are
+                # now. A prepared statement's generic plan is made once, for any parameters,
+                # and kept: made while a table was small (a new database, the first minutes of
+                # a day), it scanned the whole table for a key once the table had grown.
+                "plan_cache_mode": "force_custom_plan",
+            }
+        },
     )
     _ping_when_idle(engine.sync_engine, idle_ping_seconds)
     return engine
