@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from bench.report import markdown, plot
+from bench.report import markdown, plot, plot_cpu
 from bench.run import Options, run
 
 cli = typer.Typer(add_completion=False, help=__doc__)
@@ -48,5 +48,8 @@ def main(
     table = markdown(results)
     (out / "results.md").write_text(table)
     plot(results, out / "throughput-latency.png")
+    pictures = "throughput-latency.png" + (
+        " and cpu-per-phase.png" if plot_cpu(results, out / "cpu-per-phase.png") else ""
+    )
     console.print(table)
-    console.print(f"Written to {out}/results.json, results.md and throughput-latency.png")
+    console.print(f"Written to {out}/results.json, results.md, {pictures}")

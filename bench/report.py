@@ -227,9 +227,9 @@ def plot(r: dict[str, Any], path: Path) -> None:
     timeline = r["timeline"]
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
     seconds = [t["second"] for t in timeline]
-    top.plot(seconds, [t["throughput"] for t in timeline])
-    for layer, rate in r["ceilings_per_second"].items():
-        top.axhline(rate, linestyle="--", label=f"{layer} transport ceiling")
+    top.plot(seconds, [t["throughput"] for t in timeline], color="C0", label="the pipeline")
+    for i, (layer, rate) in enumerate(r["ceilings_per_second"].items()):
+        top.axhline(rate, linestyle="--", color=f"C{i + 1}", label=f"{layer} transport ceiling")
     top.set_ylabel("vouchers/s to a final status")
     top.legend()
     bottom.plot(seconds, [t["p50"] * 1000 for t in timeline], label="p50")
@@ -241,3 +241,35 @@ def plot(r: dict[str, Any], path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=90)
     plt.close(figure)
+
+
+def plot_cpu(r: dict[str, Any], path: Path) -> bool:
+    """CPU ms per voucher of each process in each phase, as stacked bars (False: no phase
+    was counted)."""
+    rows = [p for p in [*r["fixed_rates"], r["as_fast_as_possible"]] if "cpu" in p]
+    if not rows:
+        return False
+    names = [f"{p['offered_per_second']}/s" if p["offered_per_second"] else "max" for p in rows]
+    totals: dict[str, float] = {}
+    for p in rows:
+        for name, row in p["cpu"]["rows"].items():
+            if not name.startswith("py-spy"):
+                totals[name] = totals.get(name, 0.0) + row["cpu_ms_per_voucher"]
+    processes = sorted(totals, key=lambda n: -totals[n])
+    figure, axes = plt.subplots(figsize=(10, 5))
+    bottom = [0.0] * len(rows)
+    for i, name in enumerate(processes):
+        values = [p["cpu"]["rows"].get(name, {}).get("cpu_ms_per_voucher", 0.0) for p in rows]
+        axes.bar(names, values, bottom=bottom, label=name, color=f"C{i % 10}")
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    for x, (total, p) in enumerate(zip(bottom, rows, strict=True)):
+        busy = p["cpu"]["share_of_machine"] * 100
+        axes.annotate(f"{total:.1f} ms, {busy:.0f}% busy", (x, total), ha="center", va="bottom")
+    axes.set_xlabel("offered load (vouchers/s; max: as fast as possible)")
+    axes.set_ylabel("CPU ms per voucher")
+    axes.set_title("Where each voucher's CPU goes, by offered load")
+    axes.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return True
