@@ -46,8 +46,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import asyncpg
 import httpx
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.notify import db, domain, ledger_db
 from services.notify.faults import CrashPoint
@@ -142,14 +143,17 @@ class Sender:
         return len(outcomes)
 
     @contextlib.asynccontextmanager
-    async def _autocommit(self) -> AsyncIterator[AsyncConnection]:
+    async def _autocommit(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection's driver, used outside any transaction: each statement on it
+        commits as it runs."""
         engine = self.sessionmaker.kw["bind"]
         async with engine.connect() as conn:
-            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+            raw = await conn.get_raw_connection()
+            yield raw.driver_connection
 
     async def _attempt(
         self,
-        marks: AsyncConnection,
+        marks: asyncpg.Connection,
         rows: list[Any],
         interrupted: dict[int, list[dt.datetime | None]],
         now: dt.datetime,
