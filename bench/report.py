@@ -70,13 +70,19 @@ def cpu(r: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _counted(r: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The phases whose CPU was counted, in order, and their names (the offered load, or
+    `max` for as fast as possible)."""
+    rows = [p for p in [*r["fixed_rates"], r["as_fast_as_possible"]] if "cpu" in p]
+    names = [f"{p['offered_per_second']}/s" if p["offered_per_second"] else "max" for p in rows]
+    return names, rows
+
+
 def by_phase(r: dict[str, Any]) -> list[str]:
     """CPU ms per voucher of each process in each phase, and PostgreSQL's statements."""
-    rows = [*r["fixed_rates"], r["as_fast_as_possible"]]
-    rows = [p for p in rows if "cpu" in p]
+    names, rows = _counted(r)
     if len(rows) < 2:
         return []
-    names = [f"{p['offered_per_second']}/s" if p["offered_per_second"] else "max" for p in rows]
     lines = [
         "",
         "CPU per voucher in each phase (ms; a voucher costs more when its batches are small):",
@@ -246,10 +252,9 @@ def plot(r: dict[str, Any], path: Path) -> None:
 def plot_cpu(r: dict[str, Any], path: Path) -> bool:
     """CPU ms per voucher of each process in each phase, as stacked bars (False: no phase
     was counted)."""
-    rows = [p for p in [*r["fixed_rates"], r["as_fast_as_possible"]] if "cpu" in p]
+    names, rows = _counted(r)
     if not rows:
         return False
-    names = [f"{p['offered_per_second']}/s" if p["offered_per_second"] else "max" for p in rows]
     totals: dict[str, float] = {}
     for p in rows:
         for name, row in p["cpu"]["rows"].items():

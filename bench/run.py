@@ -74,7 +74,7 @@ class Bench:
         stack = Stack(self.settings, self.external)
         with self.console.status("Starting Kafka, PostgreSQL, SMTP and the services…") as s:
             endpoints = stack.up(foreground=True, progress=lambda m: s.update(m))
-            self.dsn = _dsn(endpoints)
+            self.dsn = libpq_url(endpoints.database_url)
             statements.enable(self.dsn)
             home = self.settings.var_dir / "bench"
             home.mkdir(parents=True, exist_ok=True)
@@ -147,27 +147,23 @@ class Bench:
             "latency_seconds": percentiles(latencies),
         }
 
-    async def fixed_phase(
+    async def counted(
         self,
         producer: AIOKafkaProducer,
         collector: Collector,
         messages: list[tuple[str, str, bytes]],
-        rate: int,
-        run_budget: CpuBudget,
+        rate: float | None,
+        budget: CpuBudget,
+        label: str,
     ) -> dict[str, Any]:
-        """One offered load, with the CPU of every process and PostgreSQL's statements counted
-        over it (a voucher costs more at a low rate: its batches are smaller)."""
-        budget = CpuBudget(list(run_budget.rows))
+        """`offer`, with the CPU of every process of `budget` and PostgreSQL's statements
+        counted over it (a voucher costs more at a low rate: its batches are smaller)."""
         statements.reset(self.dsn)
         budget.start()
-        phase = await self.offer(
-            producer, collector, messages, rate, budget, f"{rate} vouchers/s offered"
-        )
+        phase = await self.offer(producer, collector, messages, rate, budget, label)
         budget.stop()
         phase["statements"] = statements.read(self.dsn, vouchers=phase["finished"])
         phase["cpu"] = budget.table(vouchers=phase["finished"], seconds=phase["seconds"])
-        for name, rss in budget.peak_rss.items():
-            run_budget.peak_rss[name] = max(run_budget.peak_rss.get(name, 0), rss)
         return phase
 
     async def fast_phase(
@@ -182,13 +178,10 @@ class Bench:
         profiler = Profiler(self.out, pids if self.profile else {})
         for name, pid in profiler.start().items():
             budget.add(Tracked(f"py-spy on {name}", pid))
-        statements.reset(self.dsn)
-        budget.start()
-        burst = await self.offer(producer, collector, messages, None, budget, "as fast as possible")
-        budget.stop()
-        burst["statements"] = statements.read(self.dsn, vouchers=burst["finished"])
+        burst = await self.counted(
+            producer, collector, messages, None, budget, "as fast as possible"
+        )
         profiles = profiler.stop()
-        burst["cpu"] = budget.table(vouchers=burst["finished"], seconds=burst["seconds"])
         return burst, {"services": profiles, "problems": profiler.problems}
 
     async def measure(
@@ -218,7 +211,8 @@ class Bench:
             part = vouchers[start : start + count]
             start += count
             traced[f"{rate}/s offered"] = [d for _, d, _ in part]
-            phases.append(await self.fixed_phase(producer, collector, part, rate, budget))
+            label = f"{rate} vouchers/s offered"
+            phases.append(await self.counted(producer, collector, part, rate, budget, label))
         rest = vouchers[start:]
         # With the full population, half the fast phase runs before the fill, half after.
         full = rest[len(rest) // 2 :] if self.options.population == "full" else []
@@ -264,15 +258,12 @@ class Bench:
         messages: list[tuple[str, str, bytes]],
     ) -> dict[str, Any]:
         """Grow the population to a year-end day's, then the fast phase again."""
-        await asyncio.to_thread(fill, self.console, _dsn(endpoints))
+        await asyncio.to_thread(fill, self.console, self.dsn)
         budget = CpuBudget.of_run(pids, dict(endpoints.started))
-        budget.start()
-        burst = await self.offer(
+        burst = await self.counted(
             producer, collector, messages, None, budget, "as fast as possible, full population"
         )
-        budget.stop()
         burst["units"] = FULL_UNITS
-        burst["cpu"] = budget.table(vouchers=burst["finished"], seconds=burst["seconds"])
         return {
             "full_population": burst,
             "peak_rss_mib_full": {n: r / 2**20 for n, r in budget.peak_rss.items()},
@@ -283,7 +274,7 @@ class Bench:
     ) -> dict[str, Any]:
         source = latency.Source(
             endpoints.kafka_bootstrap_servers,
-            _dsn(endpoints),
+            self.dsn,
             self.topics,
             self.external.topic_partitions,
         )
@@ -297,16 +288,12 @@ class Bench:
         return budgets
 
 
-def _dsn(endpoints: Endpoints) -> str:
-    return libpq_url(endpoints.database_url)
-
-
 def run(console: Console, options: Options) -> dict[str, Any]:
     bench = Bench(console, options)
     workload = load_or_make(options.size, max(200, options.size // 100))
     stack, endpoints, pids = bench.up(workload)
     try:
-        asyncio.run(populate(console, endpoints.kafka_bootstrap_servers, _dsn(endpoints), workload))
+        asyncio.run(populate(console, endpoints.kafka_bootstrap_servers, bench.dsn, workload))
         results = asyncio.run(bench.measure(endpoints, workload, pids))
     finally:
         stack.stop_started()

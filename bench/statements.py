@@ -58,14 +58,16 @@ def read(dsn: str, *, vouchers: int, top: int = 12) -> dict[str, Any]:
         }
         for q, calls, n, exec_ms, plan_ms, plans in rows
     ]
-    total_ms = sum(e["exec_ms"] + e["plan_ms"] for e in entries)
+    calls = sum(e["calls"] for e in entries)
+    exec_ms = sum(e["exec_ms"] for e in entries)
+    plan_ms = sum(e["plan_ms"] for e in entries)
     return {
         "vouchers": vouchers,
         "distinct_statements": len(entries),
-        "calls": sum(e["calls"] for e in entries),
-        "calls_per_voucher": sum(e["calls"] for e in entries) / per,
-        "exec_ms": sum(e["exec_ms"] for e in entries),
-        "plan_ms": sum(e["plan_ms"] for e in entries),
-        "ms_per_voucher": total_ms / per,
+        "calls": calls,
+        "calls_per_voucher": calls / per,
+        "exec_ms": exec_ms,
+        "plan_ms": plan_ms,
+        "ms_per_voucher": (exec_ms + plan_ms) / per,
         "top": entries[:top],
     }

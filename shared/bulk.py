@@ -4,7 +4,7 @@ A multi-row `VALUES` statement is a different statement for every number of rows
 built and compiled again for most batches; an `executemany` is one statement but a round of
 binding and executing per row, in the client and in the server. Here each column travels as
 one array parameter and PostgreSQL unnests them side by side: one statement, compiled and
-planned once, executed once, whatever the batch.
+prepared once, executed once, whatever the batch.
 
 JSON columns travel as arrays of text, serialised here and cast back in the statement (an
 array of JSON values that are themselves lists would otherwise be taken for a
@@ -48,13 +48,13 @@ def insert_arrays(table: sa.Table, columns: tuple[str, ...]) -> PgInsert:
 
 
 def arrays(
-    rows: Sequence[Mapping[str, Any]], columns: Sequence[str], table: sa.Table | None = None
+    table: sa.Table, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]
 ) -> dict[str, list[Any]]:
-    """The parameters of `insert_arrays` and `update_arrays`: one list per column (JSON
-    columns of `table` serialised)."""
+    """The parameters of `insert_arrays` and `update_arrays`: one list per column of `table`
+    (JSON columns serialised, as `_unnest` expects them)."""
     out: dict[str, list[Any]] = {}
     for c in columns:
-        if table is not None and c in table.c and _is_json(table.c[c]):
+        if _is_json(table.c[c]):
             out[c] = [None if row[c] is None else orjson.dumps(row[c]).decode() for row in rows]
         else:
             out[c] = [row[c] for row in rows]
@@ -68,7 +68,7 @@ async def insert_rows(
     if not rows:
         return
     columns = tuple(rows[0])
-    await session.execute(insert_arrays(table, columns), arrays(rows, columns, table))
+    await session.execute(insert_arrays(table, columns), arrays(table, rows, columns))
 
 
 @functools.cache
@@ -90,7 +90,7 @@ async def update_rows(
     if not rows:
         return
     columns = tuple(c for c in rows[0] if c != key)
-    params = arrays(rows, (key, *columns), table)
+    params = arrays(table, rows, (key, *columns))
     await session.execute(
         update_arrays(table, key, columns), {f"new_{c}": v for c, v in params.items()}
     )
@@ -98,7 +98,7 @@ async def update_rows(
 
 def any_of(column: sa.ColumnElement[Any], values: Iterable[Any]) -> sa.ColumnElement[bool]:
     """`column = ANY(:values)`: one statement whatever the number of values (an `IN` list is
-    a new statement, prepared and planned again, for each length)."""
+    a new statement, compiled and prepared again, for each length)."""
     name = getattr(column, "key", None) or "value"
     param = sa.bindparam(f"{name}_any", value=list(values), type_=ARRAY(column.type))
     return column == sa.any_(param)

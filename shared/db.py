@@ -116,8 +116,11 @@ async def driver(session: AsyncSession) -> asyncpg.Connection:
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     adapted = raw.dbapi_connection
-    # SQLAlchemy's adapter sends BEGIN before its first statement; do the same for ours.
-    if adapted is not None and getattr(adapted, "_transaction", None) is None:
+    if adapted is None:
+        raise RuntimeError("the session's connection was invalidated")
+    # SQLAlchemy's adapter sends BEGIN before its first statement; do the same for ours, or
+    # they would run outside the session's transaction.
+    if adapted._transaction is None:
         await adapted._start_transaction()
     found = raw.driver_connection
     if not isinstance(found, asyncpg.Connection):

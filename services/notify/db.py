@@ -226,7 +226,7 @@ async def save_dossiers(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
     if not rows:
         return
     columns = tuple(rows[0])
-    await session.execute(_save_statement(columns), arrays(rows, columns, dossiers))
+    await session.execute(_save_statement(columns), arrays(dossiers, rows, columns))
 
 
 @functools.cache

@@ -36,12 +36,16 @@ async def insert_deliveries(
         return []
     columns = tuple(rows[0])
     stmt = _insert_deliveries(columns)
-    return [(str(c), str(k)) for c, k in (await session.execute(stmt, arrays(rows, columns))).all()]
+    return [
+        (str(c), str(k))
+        for c, k in (await session.execute(stmt, arrays(deliveries, rows, columns))).all()
+    ]
 
 
-# `status = 'pending'` written into the statement, not bound: PostgreSQL then plans with the
-# partial indexes of the queue even in the generic plan it keeps for a prepared statement (a
-# bound status can be anything, and the generic plan scanned and sorted the whole table).
+# `status = 'pending'` written into the statement, not bound: the services ask for custom
+# plans (`shared.db.make_engine`), but where a generic plan is used anyway (a pooler that
+# drops the setting), it can only use the queue's partial indexes with the status known (a
+# bound status can be anything, and that generic plan scanned and sorted the whole table).
 _PENDING: sa.ColumnClause[str] = sa.literal_column(f"'{PENDING}'")
 
 
