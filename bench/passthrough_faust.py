@@ -3,7 +3,8 @@
 `python -m bench.passthrough_faust <loop> <bootstrap> <topic0> … <topicN>` forwards topic i to
 topic i+1 as a service would: on the services' event loop (`uvloop`) or asyncio's own
 (`asyncio`), a Faust app made by `shared.faust_app` (the services' settings),
-one agent per hop taking batches with `take_events` (the services' batch size and window),
+one agent per hop taking batches as the services do (`shared.batching.take_ready`, their batch
+size and window),
 each batch sent through the services' producer and acknowledged once the broker has it.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 import uvloop
 from faust.contrib.asgi import faust_app_running
 
+from shared.batching import take_ready
 from shared.faust_app import make_faust_app
 from shared.producer import Producer
 from shared.settings import BaseServiceSettings
@@ -29,7 +31,7 @@ def agent_for(
     producer: Producer, target: str, window: float
 ) -> Callable[[Any], Coroutine[Any, Any, None]]:
     async def forward(stream: Any) -> None:
-        async for events in stream.take_events(BATCH, within=window):
+        async for events in take_ready(stream, BATCH, within=window):
             pending = [
                 await producer.send(target, e.message.value or b"", key=e.message.key)
                 for e in events

@@ -115,6 +115,47 @@ def by_phase(r: dict[str, Any]) -> list[str]:
     return lines
 
 
+def floors(r: dict[str, Any]) -> list[str]:
+    """The services' transport offered each fixed load with no work done, beside the pipeline."""
+    fs = r.get("floors") or []
+    if not fs:
+        return []
+    pipeline = {p["offered_per_second"]: p for p in r["fixed_rates"]}
+    names = sorted(fs[0]["cpu"]["rows"])
+    lines = [
+        "",
+        "Transport floor: the services' Faust pass-through over the same 4 topics offered each "
+        "fixed load, no work done, beside the pipeline at the same load (latency p50 / p99; CPU "
+        "in ms per message, and the machine's busy share over the phase):",
+        "",
+        "| offered | floor p50 / p99 | "
+        + " | ".join(f"floor CPU: {n}" for n in names)
+        + " | floor CPU sum | machine busy, floor | pipeline p50 / p99 | pipeline CPU sum "
+        "| machine busy, pipeline |",
+        "|---|---|" + "---|" * len(names) + "---|---|---|---|---|",
+    ]
+    for f in fs:
+        lat, c = f["latency_seconds"], f["cpu"]
+        cells = [f"{c['rows'][n]['cpu_ms_per_voucher']:.2f}" for n in names]
+        arrived = "" if f["arrived"] == f["messages"] else f" ({f['arrived']}/{f['messages']})"
+        row = (
+            f"| {f['offered_per_second']}/s | {_ms(lat['p50'])} / {_ms(lat['p99'])}{arrived} | "
+            + " | ".join(cells)
+            + f" | {c['total_cpu_ms_per_voucher']:.2f} | {c['machine_busy_share'] * 100:.0f}% |"
+        )
+        p = pipeline.get(f["offered_per_second"])
+        if p and "cpu" in p:
+            pl, pc = p["latency_seconds"], p["cpu"]
+            row += (
+                f" {_ms(pl['p50'])} / {_ms(pl['p99'])} | {pc['total_cpu_ms_per_voucher']:.2f} | "
+                f"{pc['machine_busy_share'] * 100:.0f}% |"
+            )
+        else:
+            row += " | | |"
+        lines.append(row)
+    return lines
+
+
 def statements(r: dict[str, Any]) -> list[str]:
     s = r["as_fast_as_possible"].get("statements")
     if not s:
@@ -219,6 +260,7 @@ def markdown(r: dict[str, Any]) -> str:
                 *phases(r),
                 *cpu(r),
                 *by_phase(r),
+                *floors(r),
                 *statements(r),
                 *population(r),
                 *latency(r),

@@ -1,13 +1,15 @@
 """One benchmark run: the real stack and services, a portal simulator, the status stream.
 
-Phases, in order: the two transport ceilings (pass-through consumers over as many Kafka hops
-as a voucher takes), fixed offered loads, then as fast as possible, during which the CPU of
+Phases, in order: the transport ceilings (pass-through consumers over as many Kafka hops
+as a voucher takes), the transport floor (the services' pass-through at each fixed load), the
+fixed offered loads, then as fast as possible, during which the CPU of
 every process is counted and the services are profiled. Every figure comes from this one run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import secrets
 import time
@@ -20,7 +22,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from bench import latency, statements
-from bench.ceiling import LAYERS, ceiling
+from bench.ceiling import FLOOR_LAYER, LAYERS, ceiling, floor
 from bench.collect import Collector, percentiles, timeline
 from bench.cpu import CpuBudget, Tracked
 from bench.population import FULL_UNITS, fill, populate
@@ -32,6 +34,9 @@ from stack import apps, demo_offices
 from stack.config import ExternalServices
 from stack.ports import stack_settings
 from stack.runner import Endpoints, Stack
+
+WARM_RATE, WARM_SECONDS = 200, 20
+"""The broker's warm-up before the measured phases: messages per second, seconds."""
 
 
 @dataclass(frozen=True)
@@ -195,10 +200,26 @@ class Bench:
                 f"BENCH_SIZE {self.size} is too small for the fixed-rate phases "
                 f"({sum(fixed)} vouchers); raise it or lower the rates"
             )
+        broker = endpoints.started["kafka"]
+        pool = itertools.cycle(vouchers[sum(fixed) :])
+        # A broker just started spends its first minutes compiling its own code: at 50/s, a
+        # third of its CPU went to the JVM's compiler threads. A broker in service is long
+        # past that, so it is warmed first, at a low load (a burst takes other paths), and
+        # every measured phase, the ceilings included, runs on a warm broker.
+        with self.console.status(
+            f"Warming the broker: {FLOOR_LAYER} pass-through at {WARM_RATE}/s for {WARM_SECONDS} s…"
+        ):
+            warm = list(itertools.islice(pool, WARM_RATE * WARM_SECONDS))
+            await floor(bootstrap, warm, WARM_RATE, broker)
         ceilings = {}
         for layer in LAYERS:
             with self.console.status(f"Transport ceiling: {layer} pass-through consumers…"):
                 ceilings[layer] = await ceiling(bootstrap, vouchers[sum(fixed) :], layer)
+        floors = []
+        for rate in self.rates:
+            with self.console.status(f"Transport floor: {FLOOR_LAYER} pass-through at {rate}/s…"):
+                offered = list(itertools.islice(pool, int(rate * self.seconds)))
+                floors.append(await floor(bootstrap, offered, rate, broker))
         collector = Collector()
         reader = asyncio.create_task(collector.read(bootstrap, self.topics.status))
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
@@ -239,6 +260,7 @@ class Bench:
             "size": self.size,
             "units": len(workload.registrations),
             "ceilings_per_second": ceilings,
+            "floors": floors,
             "fixed_rates": phases,
             **results,
             "ceiling_ratios": {
