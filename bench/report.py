@@ -166,7 +166,10 @@ def statements(r: dict[str, Any]) -> list[str]:
         f"({s['calls_per_voucher']:.1f} per voucher) of {s['distinct_statements']} distinct "
         f"statements, {s['exec_ms'] / 1000:.1f} s executing and {s['plan_ms'] / 1000:.1f} s "
         f"planning, {s['ms_per_voucher']:.2f} ms per voucher (time in the server, waits for "
-        "locks included; parsing is not counted). The costliest:",
+        "locks included; parsing is not counted). PostgreSQL 18 tells statements apart by the "
+        "names of their tables, not their schemas: the same statement on every service's outbox "
+        "(or inbox) counts as one, under the text of the service that ran it first. The "
+        "costliest:",
         "",
         "| statement | calls | rows | plans | execution ms | planning ms | ms per voucher |",
         "|---|---|---|---|---|---|---|",

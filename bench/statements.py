@@ -5,7 +5,10 @@ planning as well as execution. The counts are reset when the phase starts and re
 ends; the statements are those of every service (each in a schema of its own, named in the
 text). Parsing is not counted by PostgreSQL, so a statement whose text changes with the size
 of its batch shows up as many entries, each planned anew: the number of distinct statements
-is reported for that reason.
+is reported for that reason. PostgreSQL 18 identifies a statement by the names of its tables
+without their schemas, so the same statement on each service's own table of the same name
+(the outbox relay's take, the inbox claim) is one entry, shown with the text of the first
+service that ran it; the totals are not affected.
 """
 
 from __future__ import annotations

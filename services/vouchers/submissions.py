@@ -1,5 +1,5 @@
 """Submissions as the vouchers service reads them: decoded, dead-lettered when no dossier id
-can be read, then checked (signatures and intake rules) in a worker thread."""
+can be read, then checked (signatures and intake rules), a large batch in a worker thread."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def check_all(
     checker: CertificateChecker,
     rules: domain.IntakeRules,
 ) -> None:
-    """Signatures and rules; CPU-bound, so it runs in a worker thread."""
+    """Signatures and rules; CPU-bound, so a large batch's run in a worker thread."""
     for s in submissions:
         if s.voucher is None:
             continue
