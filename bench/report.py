@@ -295,8 +295,8 @@ def plot(r: dict[str, Any], path: Path) -> None:
 
 
 def plot_cpu(r: dict[str, Any], path: Path) -> bool:
-    """CPU ms per voucher of each process in each phase, as stacked bars (False: no phase
-    was counted)."""
+    """CPU ms per voucher of each process in each phase, as stacked bars, with the transport
+    floor at each fixed load as a dashed line (False: no phase was counted)."""
     names, rows = _counted(r)
     if not rows:
         return False
@@ -315,6 +315,35 @@ def plot_cpu(r: dict[str, Any], path: Path) -> bool:
     for x, (total, p) in enumerate(zip(bottom, rows, strict=True)):
         busy = p["cpu"]["share_of_machine"] * 100
         axes.annotate(f"{total:.1f} ms, {busy:.0f}% busy", (x, total), ha="center", va="bottom")
+    # The transport floor at the same load: what the pass-through alone costs per message.
+    floors = {f["offered_per_second"]: f["cpu"] for f in r.get("floors") or []}
+    drawn = False
+    for x, p in enumerate(rows):
+        floor = floors.get(p["offered_per_second"])
+        if floor is None:
+            continue
+        cost = floor["total_cpu_ms_per_voucher"]
+        axes.hlines(
+            cost,
+            x - 0.45,
+            x + 0.45,
+            colors="black",
+            linestyles="--",
+            linewidth=2,
+            # A label starting with "_" stays out of the legend: the floor is listed once.
+            label="_floor" if drawn else "transport floor: pass-through, no work",
+        )
+        axes.annotate(
+            f"floor {cost:.1f} ms, machine {floor['machine_busy_share'] * 100:.0f}% busy",
+            (x + 0.43, cost),
+            xytext=(0, -4),
+            textcoords="offset points",
+            ha="right",
+            va="top",
+            fontsize="small",
+            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1},
+        )
+        drawn = True
     axes.set_xlabel("offered load (vouchers/s; max: as fast as possible)")
     axes.set_ylabel("CPU ms per voucher")
     axes.set_title("Where each voucher's CPU goes, by offered load")
