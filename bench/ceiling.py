@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import subprocess
 import sys
@@ -24,7 +25,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.collect import percentiles
@@ -41,6 +42,27 @@ LAYERS = {
 }
 FLOOR_LAYER = "faust"
 """The floor is measured on the services' own transport."""
+PARTITIONS = 12
+
+
+async def _until_served(bootstrap: str, topics: list[str], *, within: float = 60.0) -> None:
+    """Wait until the broker answers for every partition of `topics`. A new topic's
+    partitions are listed with their leader a moment before it serves them, and every client
+    that asked in between would log a `NotLeaderForPartitionError` for each."""
+    fetcher = logging.getLogger("aiokafka.consumer.fetcher")
+    level = fetcher.level
+    fetcher.setLevel(logging.CRITICAL)  # its retries here are expected
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in range(PARTITIONS)]
+        # Retried by the client until each partition's leader answers.
+        await asyncio.wait_for(consumer.end_offsets(partitions), within)
+    except TimeoutError:
+        raise RuntimeError(f"the broker did not serve {topics} within {within:.0f} s") from None
+    finally:
+        await consumer.stop()
+        fetcher.setLevel(level)
 
 
 @contextlib.asynccontextmanager
@@ -52,7 +74,8 @@ async def _hops(
     deleted afterwards, so their partitions cost the broker nothing in the phases that follow."""
     run = uuid.uuid4().hex[:6]
     topics = [f"bench.{layer.split()[0]}.{run}.hop{i}" for i in range(HOPS)]
-    await kafka.ensure_topics(bootstrap, topics, set(), partitions=12, replication=1)
+    await kafka.ensure_topics(bootstrap, topics, set(), partitions=PARTITIONS, replication=1)
+    await _until_served(bootstrap, topics)
     # A long-lived child, stopped at the end of this phase; nothing waits on it here.
     forward = subprocess.Popen(  # noqa: ASYNC220
         [sys.executable, "-m", *LAYERS[layer], bootstrap, *topics]
