@@ -1,9 +1,10 @@
 """One benchmark run: the real stack and services, a portal simulator, the status stream.
 
-Phases, in order: the transport ceilings (pass-through consumers over as many Kafka hops
-as a voucher takes), the transport floor (the services' pass-through at each fixed load), the
-fixed offered loads, then as fast as possible, during which the CPU of
-every process is counted and the services are profiled. Every figure comes from this one run.
+Phases, in order, once the broker is warm: the transport ceilings (pass-through consumers
+over as many Kafka hops as a voucher takes), the transport floor (the services' pass-through
+at each fixed load), the fixed offered loads, then as fast as possible, during which the CPU
+of every process is counted and the services are profiled. Every figure comes from this one
+run.
 """
 
 from __future__ import annotations
