@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import subprocess
 import sys
@@ -25,10 +24,10 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.collect import percentiles
+from bench.collect import pace, percentiles
 from bench.cpu import CpuBudget, Tracked
 from stack import kafka
 
@@ -42,27 +41,6 @@ LAYERS = {
 }
 FLOOR_LAYER = "faust"
 """The floor is measured on the services' own transport."""
-PARTITIONS = 12
-
-
-async def _until_served(bootstrap: str, topics: list[str], *, within: float = 60.0) -> None:
-    """Wait until the broker answers for every partition of `topics`. A new topic's
-    partitions are listed with their leader a moment before it serves them, and every client
-    that asked in between would log a `NotLeaderForPartitionError` for each."""
-    fetcher = logging.getLogger("aiokafka.consumer.fetcher")
-    level = fetcher.level
-    fetcher.setLevel(logging.CRITICAL)  # its retries here are expected
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(t, p) for t in topics for p in range(PARTITIONS)]
-        # Retried by the client until each partition's leader answers.
-        await asyncio.wait_for(consumer.end_offsets(partitions), within)
-    except TimeoutError:
-        raise RuntimeError(f"the broker did not serve {topics} within {within:.0f} s") from None
-    finally:
-        await consumer.stop()
-        fetcher.setLevel(level)
 
 
 @contextlib.asynccontextmanager
@@ -74,8 +52,7 @@ async def _hops(
     deleted afterwards, so their partitions cost the broker nothing in the phases that follow."""
     run = uuid.uuid4().hex[:6]
     topics = [f"bench.{layer.split()[0]}.{run}.hop{i}" for i in range(HOPS)]
-    await kafka.ensure_topics(bootstrap, topics, set(), partitions=PARTITIONS, replication=1)
-    await _until_served(bootstrap, topics)
+    await kafka.ensure_topics(bootstrap, topics, set(), partitions=12, replication=1)
     # A long-lived child, stopped at the end of this phase; nothing waits on it here.
     forward = subprocess.Popen(  # noqa: ASYNC220
         [sys.executable, "-m", *LAYERS[layer], bootstrap, *topics]
@@ -161,9 +138,7 @@ async def floor(
         began = time.monotonic()
         async with _producer(bootstrap) as producer:
             for i, (_, _, value) in enumerate(messages):
-                wait = began + i / rate - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
+                await pace(began, i, rate)
                 # Keys of its own, so each message's arrival is told from the others'.
                 key = f"floor-{i}".encode()
                 sent[key] = time.time()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,16 @@ class Collector:
                             self.done.setdefault(payload["dossier_id"], now)
         finally:
             await consumer.stop()
+
+
+async def pace(began: float, i: int, rate: float | None) -> None:
+    """Wait for the turn of the `i`-th message offered at `rate` per second since `began`
+    (`time.monotonic()`); no wait when `rate` is None (as fast as possible)."""
+    if rate is None:
+        return
+    wait = began + i / rate - time.monotonic()
+    if wait > 0:
+        await asyncio.sleep(wait)
 
 
 def percentiles(values: Sequence[float]) -> dict[str, float]:

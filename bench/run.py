@@ -24,7 +24,7 @@ from rich.progress import Progress
 
 from bench import latency, statements
 from bench.ceiling import FLOOR_LAYER, LAYERS, ceiling, floor
-from bench.collect import Collector, percentiles, timeline
+from bench.collect import Collector, pace, percentiles, timeline
 from bench.cpu import CpuBudget, Tracked
 from bench.population import FULL_UNITS, fill, populate
 from bench.profile import Profiler
@@ -122,10 +122,7 @@ class Bench:
         with Progress(console=self.console, transient=True) as bar:
             task = bar.add_task(label, total=len(messages))
             for i, (key, dossier, value) in enumerate(messages):
-                if rate is not None:
-                    wait = began + i / rate - time.monotonic()
-                    if wait > 0:
-                        await asyncio.sleep(wait)
+                await pace(began, i, rate)
                 collector.sent[dossier] = time.time()
                 await producer.send("dvc.vouchers.v1", value, key=key.encode())
                 if i % 200 == 0:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolProxiedConnection
 
 
 def _with_driver(url: str, driver: str | None) -> str:
@@ -122,7 +123,12 @@ async def driver(session: AsyncSession) -> asyncpg.Connection:
     # they would run outside the session's transaction.
     if adapted._transaction is None:
         await adapted._start_transaction()
+    return driver_of(raw)
+
+
+def driver_of(raw: PoolProxiedConnection) -> asyncpg.Connection:
+    """The asyncpg connection of a pooled connection (`AsyncConnection.get_raw_connection()`)."""
     found = raw.driver_connection
     if not isinstance(found, asyncpg.Connection):
-        raise TypeError(f"expected an asyncpg connection under the session, not {type(found)}")
+        raise TypeError(f"expected an asyncpg connection from the pool, not {type(found)}")
     return found

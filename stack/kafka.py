@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import shutil
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared.producer import MAX_REQUEST_BYTES
@@ -191,25 +194,34 @@ async def _answers(bootstrap: str) -> bool:
         await admin.close()
 
 
-def wait_ready(bootstrap: str, *, timeout: float, proc: ManagedProcess | None) -> None:
-    # Refused connections are expected while the broker starts; the client would log each one.
-    client_log = logging.getLogger("aiokafka")
+@contextlib.contextmanager
+def _quiet(logger: str) -> Iterator[None]:
+    """The client's own logging of errors it retries, silenced while they are expected."""
+    client_log = logging.getLogger(logger)
     level = client_log.level
     client_log.setLevel(logging.CRITICAL)
     try:
+        yield
+    finally:
+        client_log.setLevel(level)
+
+
+def wait_ready(bootstrap: str, *, timeout: float, proc: ManagedProcess | None) -> None:
+    # Refused connections are expected while the broker starts; the client would log each one.
+    with _quiet("aiokafka"):
         wait_until(
             lambda: asyncio.run(_answers(bootstrap)),
             timeout=timeout,
             proc=proc,
             what=f"The Kafka broker at {bootstrap}",
         )
-    finally:
-        client_log.setLevel(level)
 
 
 async def ensure_topics(
     bootstrap: str, topics: list[str], compacted: set[str], *, partitions: int, replication: int
 ) -> list[str]:
+    """Create the topics that do not exist yet, and return once the broker serves them; the
+    ones created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -227,9 +239,32 @@ async def ensure_topics(
                     for t in missing
                 ]
             )
+            await _until_served(bootstrap, missing, partitions)
         return missing
     finally:
         await admin.close()
+
+
+async def _until_served(
+    bootstrap: str, topics: list[str], partitions: int, *, within: float = 60.0
+) -> None:
+    """Wait until the broker answers for every partition of the new `topics`. A new topic's
+    partitions are listed with their leader a moment before the broker serves them, and every
+    client that asked in between would log a `NotLeaderForPartitionError` for each."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        wanted = [TopicPartition(t, p) for t in topics for p in range(partitions)]
+        with _quiet("aiokafka.consumer.fetcher"):
+            # Retried by the client until each partition's leader answers.
+            await asyncio.wait_for(consumer.end_offsets(wanted), within)
+    except TimeoutError:
+        raise ComponentFailed(
+            f"The Kafka broker at {bootstrap} created {', '.join(topics)} but did not serve "
+            f"them within {within:.0f} s"
+        ) from None
+    finally:
+        await consumer.stop()
 
 
 def create_topics(

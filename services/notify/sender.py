@@ -54,6 +54,7 @@ from services.notify import db, domain, ledger_db
 from services.notify.faults import CrashPoint
 from services.notify.render import Rendered, email_message
 from services.notify.smtp import InDoubt, MailTransport, NotTaken, SendFailed
+from shared.db import driver_of
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +149,7 @@ class Sender:
         commits as it runs."""
         engine = self.sessionmaker.kw["bind"]
         async with engine.connect() as conn:
-            raw = await conn.get_raw_connection()
-            yield raw.driver_connection
+            yield driver_of(await conn.get_raw_connection())
 
     async def _attempt(
         self,
